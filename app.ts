@@ -1,0 +1,117 @@
+// The composition root: builds every service from the configuration and wires them together.
+// Nothing else constructs services; modules receive what they need through their constructors.
+import type { AddressInfo } from 'node:net';
+import type { Config } from './lib/config.js';
+import type { Logger } from './lib/logger.js';
+import { openDatabase } from './db/data-source.js';
+import { AccountEntity, CustomerEntity, QueueEntity } from './db/entities.js';
+import { AccountService } from './accounts/account-service.js';
+import { ChatService } from './chat/chat-service.js';
+import { CustomerDirectory } from './chat/customer-directory.js';
+import { Router } from './routing/router.js';
+import { QueueDirectory } from './routing/queue-directory.js';
+import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
+import { Metrics } from './signaling/metrics.js';
+import { buildHttpApp } from './signaling/http/app.js';
+import { attachSockets } from './signaling/sockets/socket-server.js';
+import { createDisabledEngine, createJanusEngine, startJanusProcess, type MediaEngine } from './media/index.js';
+
+export interface Mccs {
+  /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
+  readonly url: string;
+  readonly port: number;
+  /** The first admin's one-time password when this start created it; print once, never log. */
+  readonly bootstrapAdmin: { email: string; password: string } | null;
+  close(): Promise<void>;
+}
+
+export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
+  const db = await openDatabase(config.db);
+  logger.info('database ready', { kind: config.db.kind });
+
+  const metrics = new Metrics();
+  const tokens = new TokenService(resolveTokenSecret(config.auth.tokenSecret, config.dataDir), {
+    staffSeconds: config.auth.staffTokenTtlSeconds,
+    visitorSeconds: config.auth.visitorTokenTtlSeconds,
+  });
+  const accounts = new AccountService(db.getRepository(AccountEntity), config.routing.defaultChatCapacity);
+  const bootstrapAdmin = await accounts.ensureAdmin(config.auth.adminEmail, config.auth.adminInitialPassword);
+
+  const router = new Router({ offerTimeoutMs: config.routing.offerTimeoutSeconds * 1000 });
+  const queues = new QueueDirectory(db.getRepository(QueueEntity), router);
+  await queues.seedDefaults();
+  const customers = new CustomerDirectory(db.getRepository(CustomerEntity));
+  const chat = new ChatService(db, router, { wrapUpMs: config.routing.wrapUpSeconds * 1000, maxOpenChatsPerCustomer: 3 }, logger.child({ component: 'chat' }));
+  const { requeued } = await chat.restore();
+  if (requeued) logger.info('waiting chats restored to their queues', { requeued });
+  router.on('queue:changed', (queueId) => metrics.queueWaiting.set({ queue: queueId }, router.waitingCount(queueId)));
+
+  const janus = await startJanusProcess({ janus: config.janus, dataDir: config.dataDir, logger });
+  const media: MediaEngine =
+    janus.state === 'disabled' || janus.state === 'not_installed' || janus.state === 'exited'
+      ? createDisabledEngine(janus.detail)
+      : createJanusEngine({ wsUrl: config.janus.wsUrl, logger });
+
+  const http = await buildHttpApp({
+    config,
+    logger,
+    metrics,
+    tokens,
+    accounts,
+    queues,
+    customers,
+    readiness: [
+      {
+        name: 'database',
+        required: true,
+        check: async () => {
+          await db.query('SELECT 1');
+          return { state: 'up', detail: config.db.kind };
+        },
+      },
+      { name: 'queueStore', required: true, check: async () => ({ state: router.closed ? 'down' : 'up', detail: config.queueStore.kind }) },
+      {
+        name: 'media',
+        required: false,
+        check: async () => {
+          const h = await media.health();
+          return { state: h.state, detail: [h.version, h.detail].filter(Boolean).join(' — ') || janus.detail };
+        },
+      },
+    ],
+  });
+  await http.ready();
+  const sockets = attachSockets(http.server, {
+    tokens,
+    chat,
+    customers,
+    logger,
+    metrics,
+    maxPayloadBytes: config.http.bodyLimitBytes,
+  });
+  chat.setNotifier(sockets.notifier);
+  await http.listen({ host: config.http.host, port: config.http.port });
+  const port = (http.server.address() as AddressInfo).port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  logger.info('listening', { port });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: config.http.port === 0 || config.http.port !== port ? `http://${host}:${port}` : config.http.publicUrl,
+    port,
+    bootstrapAdmin,
+    close() {
+      closing ??= (async () => {
+        await sockets.close(); // also closes the HTTP listener
+        await http.close().catch(() => undefined);
+        chat.close();
+        router.close();
+        await media.close();
+        await janus.close();
+        await db.destroy();
+        logger.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

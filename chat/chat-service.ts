@@ -1,0 +1,474 @@
+// Chat conversations from first message to wrap-up. Every fact (task, message, state change) is written
+// to the database before it is acknowledged or announced; the router is told afterwards and holds only
+// what can be rebuilt from the database.
+import { randomUUID } from 'node:crypto';
+import { In, type DataSource, type Repository } from 'typeorm';
+import {
+  AccountEntity,
+  CustomerEntity,
+  MessageEntity,
+  QueueEntity,
+  TaskEntity,
+  type AccountRow,
+  type CustomerRow,
+  type MessageRow,
+  type QueueRow,
+  type TaskRow,
+} from '../db/entities.js';
+import { DomainError, InvalidStateError, NotFoundError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type {
+  AgentServerToClient,
+  AgentStatus,
+  AgentTaskView,
+  ChatMessage,
+  CustomerChatView,
+  CustomerServerToClient,
+  Offer,
+  QueueInfo,
+} from '../protocol/events.js';
+import type { Router, TaskTicket } from '../routing/router.js';
+
+/** Delivery to connected clients; implemented by signaling (socket.io rooms). */
+export interface ChatNotifier {
+  toCustomer<E extends keyof CustomerServerToClient>(customerId: string, event: E, ...args: Parameters<CustomerServerToClient[E]>): void;
+  toAgent<E extends keyof AgentServerToClient>(agentId: string, event: E, ...args: Parameters<AgentServerToClient[E]>): void;
+}
+
+export interface ChatServiceOptions {
+  wrapUpMs: number;
+  /** Open chats one customer may have at once; more is refused, so one visitor cannot flood a queue. */
+  maxOpenChatsPerCustomer: number;
+}
+
+const OPEN: TaskRow['status'][] = ['queued', 'offered', 'assigned'];
+const MESSAGE_HISTORY_LIMIT = 500;
+
+export class ChatService {
+  readonly #tasks: Repository<TaskRow>;
+  readonly #messages: Repository<MessageRow>;
+  readonly #customers: Repository<CustomerRow>;
+  readonly #queues: Repository<QueueRow>;
+  readonly #accounts: Repository<AccountRow>;
+  /** Last position sent to each waiting customer, so only changes are sent. */
+  readonly #lastPosition = new Map<string, number>();
+  readonly #wrapUpTimers = new Map<string, NodeJS.Timeout>();
+  #notifier: ChatNotifier | null = null;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly router: Router,
+    private readonly opts: ChatServiceOptions,
+    private readonly logger: Logger,
+  ) {
+    this.#tasks = db.getRepository(TaskEntity);
+    this.#messages = db.getRepository(MessageEntity);
+    this.#customers = db.getRepository(CustomerEntity);
+    this.#queues = db.getRepository(QueueEntity);
+    this.#accounts = db.getRepository(AccountEntity);
+    router.on('offer', (agentId, ticket, expiresAt) => void this.#sendOffer(agentId, ticket, expiresAt));
+    router.on('offer:revoked', (agentId, taskId, reason) => {
+      const wire = reason === 'timeout' || reason === 'abandoned' ? reason : 'taken';
+      this.#notify()?.toAgent(agentId, 'offer:revoked', { taskId, reason: wire });
+    });
+    router.on('presence', (agentId) => this.#notify()?.toAgent(agentId, 'presence', this.agentStatus(agentId)));
+    router.on('queue:changed', (queueId) => this.#announcePositions(queueId));
+    router.on('agent:logged-off', (agentId) => void this.#agentLoggedOff(agentId));
+    router.onListenerError = (event, err) => logger.error('router listener failed', { event, err });
+  }
+
+  setNotifier(notifier: ChatNotifier): void {
+    this.#notifier = notifier;
+  }
+
+  /** Loads queues and puts back every task that was waiting when the process stopped, in its place. */
+  async restore(): Promise<{ requeued: number }> {
+    for (const q of await this.#queues.find()) this.router.setQueue({ id: q.id, requiredSkill: q.requiredSkill });
+    // An offer does not survive a restart: the task is simply waiting again, with its original time.
+    await this.#tasks.update({ status: 'offered' }, { status: 'queued', offeredAt: null });
+    const waiting = await this.#tasks.find({ where: { status: 'queued' }, order: { enqueuedAt: 'ASC' } });
+    for (const t of waiting) this.router.enqueue(ticketOf(t));
+    for (const t of await this.#tasks.find({ where: { status: 'wrapup' } })) this.#scheduleWrapUpEnd(t);
+    return { requeued: waiting.length };
+  }
+
+  // ---- customer side --------------------------------------------------------------------------
+
+  async startChat(
+    customerId: string,
+    input: { queueId: string; text: string; clientMsgId: string; displayName?: string },
+  ): Promise<CustomerChatView> {
+    // A retried start (same clientMsgId) returns the chat the first attempt created.
+    const retried = await this.#messages.findOneBy({ senderId: customerId, clientMsgId: input.clientMsgId, sender: 'customer' });
+    if (retried) return this.customerView(customerId, retried.taskId);
+
+    const queue = await this.#queues.findOneBy({ id: input.queueId });
+    if (!queue) throw new NotFoundError(`topic ${input.queueId}`);
+    const open = await this.#tasks.countBy({ customerId, status: In(OPEN) });
+    if (open >= this.opts.maxOpenChatsPerCustomer) {
+      throw new DomainError('CONFLICT', `you already have ${open} open chats; finish one first`);
+    }
+    const customer = await this.#customer(customerId);
+    const name = input.displayName?.trim() || customer.displayName || 'Visitor';
+    const now = Date.now();
+    const task: TaskRow = {
+      id: randomUUID(),
+      channel: 'chat',
+      queueId: queue.id,
+      customerId,
+      status: 'queued',
+      priority: 0,
+      firstMessage: input.text,
+      agentId: null,
+      enqueuedAt: now,
+      offeredAt: null,
+      acceptedAt: null,
+      endedAt: null,
+      endReason: null,
+      wrapUpCode: null,
+      wrapUpNotes: null,
+      completedAt: null,
+    };
+    const message = newMessage(task.id, 'customer', customerId, name, input.text, input.clientMsgId, now);
+    await this.db.transaction(async (m) => {
+      if (input.displayName?.trim() && input.displayName.trim() !== customer.displayName) {
+        await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: input.displayName.trim() });
+      }
+      await m.getRepository(TaskEntity).insert(task);
+      await m.getRepository(MessageEntity).insert(message);
+    });
+    this.router.enqueue(ticketOf(task));
+    this.logger.info('chat queued', { taskId: task.id, queueId: queue.id });
+    return this.customerView(customerId, task.id);
+  }
+
+  async customerSend(customerId: string, input: { taskId: string; text: string; clientMsgId: string }): Promise<ChatMessage> {
+    const task = await this.#customerTask(customerId, input.taskId);
+    if (!OPEN.includes(task.status)) throw new InvalidStateError('this chat has ended');
+    const customer = await this.#customer(customerId);
+    const message = await this.#store(task, 'customer', customerId, customer.displayName ?? 'Visitor', input.text, input.clientMsgId);
+    this.#fanOut(task, message);
+    return message;
+  }
+
+  async customerView(customerId: string, taskId: string): Promise<CustomerChatView> {
+    const task = await this.#customerTask(customerId, taskId);
+    const agent = task.agentId ? await this.#accounts.findOneBy({ id: task.agentId }) : null;
+    return {
+      taskId: task.id,
+      queueId: task.queueId,
+      status: task.status,
+      agentName: agent?.displayName ?? null,
+      position: this.router.position(task.id),
+      messages: await this.#history(task.id),
+    };
+  }
+
+  async customerLeave(customerId: string, taskId: string): Promise<TaskRow['status']> {
+    const task = await this.#customerTask(customerId, taskId);
+    const now = Date.now();
+    if (task.status === 'queued' || task.status === 'offered') {
+      const changed = await this.#transition(task.id, ['queued', 'offered'], { status: 'abandoned', endedAt: now, endReason: 'abandoned' });
+      if (changed) {
+        this.router.remove(task.id);
+        this.#lastPosition.delete(task.id);
+        this.logger.info('chat abandoned', { taskId, waitedMs: now - task.enqueuedAt });
+        return 'abandoned';
+      }
+    } else if (task.status === 'assigned' && task.agentId) {
+      const changed = await this.#transition(task.id, ['assigned'], { status: 'wrapup', endedAt: now, endReason: 'customer_left' });
+      if (changed) {
+        await this.#systemMessage(task, 'The customer left the chat.');
+        this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId, by: 'customer', status: 'wrapup' });
+        this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
+        return 'wrapup';
+      }
+    }
+    return (await this.#tasks.findOneByOrFail({ id: taskId })).status;
+  }
+
+  // ---- agent side -----------------------------------------------------------------------------
+
+  /** An agent connection opened: tells the router and returns what the agent's app shows. */
+  async agentConnected(agentId: string): Promise<{ account: AccountRow; status: AgentStatus; tasks: AgentTaskView[]; offers: Offer[] }> {
+    const account = await this.#accounts.findOneByOrFail({ id: agentId });
+    const held = await this.#tasks.find({ where: { agentId, status: In(['assigned', 'wrapup']) }, order: { acceptedAt: 'ASC' } });
+    this.router.agentConnected(
+      { id: agentId, displayName: account.displayName, skills: account.skills, chatCapacity: account.chatCapacity },
+      held.map((t) => t.id),
+    );
+    const tasks = await Promise.all(held.map((t) => this.#agentView(t)));
+    const offers = (await Promise.all(this.router.pendingOffers(agentId).map((o) => this.#offerOf(o.ticket, o.expiresAt)))).filter(
+      (o): o is Offer => o !== null,
+    );
+    return { account, status: this.agentStatus(agentId), tasks, offers };
+  }
+
+  agentDisconnected(agentId: string): void {
+    this.router.agentDisconnected(agentId);
+  }
+
+  agentStatus(agentId: string): AgentStatus {
+    const s = this.router.agentSnapshot(agentId);
+    if (!s) return { state: 'logged_off', reason: null, activeTasks: 0, capacity: 0 };
+    const state =
+      s.presence === 'not_ready' ? 'not_ready' : s.activeTasks >= s.capacity ? 'busy' : 'ready';
+    return { state, reason: s.reason, activeTasks: s.activeTasks, capacity: s.capacity };
+  }
+
+  setPresence(agentId: string, state: 'ready' | 'not_ready', reason?: string): AgentStatus {
+    this.router.setPresence(agentId, state, reason ?? null);
+    return this.agentStatus(agentId);
+  }
+
+  async accept(agentId: string, taskId: string): Promise<AgentTaskView> {
+    const ticket = this.router.accept(agentId, taskId);
+    const now = Date.now();
+    const changed = await this.#transition(taskId, ['queued', 'offered'], { status: 'assigned', agentId, acceptedAt: now, offeredAt: now }).catch(
+      (err: unknown) => {
+        this.logger.error('storing an accept failed; the task goes back to its queue', { taskId, err });
+        return false;
+      },
+    );
+    if (!changed) {
+      // The customer left (or the write failed) between offer and accept: undo the router's assignment.
+      this.router.releaseTask(agentId, taskId);
+      const task = await this.#tasks.findOneBy({ id: taskId });
+      if (task && task.status === 'queued') this.router.enqueue(ticket);
+      throw new InvalidStateError('this chat is no longer waiting');
+    }
+    this.#lastPosition.delete(taskId);
+    const task = await this.#tasks.findOneByOrFail({ id: taskId });
+    const agent = await this.#accounts.findOneByOrFail({ id: agentId });
+    await this.#systemMessage(task, `${agent.displayName} joined the chat.`);
+    this.#notify()?.toCustomer(task.customerId, 'chat:assigned', { taskId, agentName: agent.displayName });
+    this.logger.info('chat accepted', { taskId, agentId, waitedMs: now - task.enqueuedAt });
+    return this.#agentView(task);
+  }
+
+  reject(agentId: string, taskId: string): void {
+    this.router.reject(agentId, taskId);
+  }
+
+  async agentSend(agentId: string, input: { taskId: string; text: string; clientMsgId: string }): Promise<ChatMessage> {
+    const task = await this.#agentTask(agentId, input.taskId);
+    if (task.status !== 'assigned') throw new InvalidStateError('this chat has ended');
+    const agent = await this.#accounts.findOneByOrFail({ id: agentId });
+    const message = await this.#store(task, 'agent', agentId, agent.displayName, input.text, input.clientMsgId);
+    this.#fanOut(task, message);
+    return message;
+  }
+
+  async agentEnd(agentId: string, taskId: string): Promise<TaskRow['status']> {
+    const task = await this.#agentTask(agentId, taskId);
+    if (task.status === 'wrapup') return 'wrapup';
+    const now = Date.now();
+    if (!(await this.#transition(taskId, ['assigned'], { status: 'wrapup', endedAt: now, endReason: 'agent_ended' }))) {
+      throw new InvalidStateError('this chat is not active');
+    }
+    await this.#systemMessage(task, 'The chat has ended.');
+    this.#notify()?.toCustomer(task.customerId, 'chat:ended', { taskId, by: 'agent' });
+    this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
+    return 'wrapup';
+  }
+
+  async wrapUpDone(agentId: string, input: { taskId: string; code?: string; notes?: string }): Promise<TaskRow['status']> {
+    const task = await this.#agentTask(agentId, input.taskId);
+    if (task.status === 'completed') return 'completed';
+    if (task.status !== 'wrapup') throw new InvalidStateError('end the chat before wrapping it up');
+    await this.#completeWrapUp(task, input.code ?? null, input.notes ?? null);
+    return 'completed';
+  }
+
+  close(): void {
+    for (const t of this.#wrapUpTimers.values()) clearTimeout(t);
+    this.#wrapUpTimers.clear();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #notify(): ChatNotifier | null {
+    return this.#notifier;
+  }
+
+  /** Conditional state change: true only when the task was in one of `from` (so races lose cleanly). */
+  async #transition(taskId: string, from: TaskRow['status'][], patch: Partial<TaskRow>): Promise<boolean> {
+    const result = await this.#tasks.update({ id: taskId, status: In(from) }, patch);
+    return (result.affected ?? 0) > 0;
+  }
+
+  async #completeWrapUp(task: TaskRow, code: string | null, notes: string | null): Promise<void> {
+    clearTimeout(this.#wrapUpTimers.get(task.id));
+    this.#wrapUpTimers.delete(task.id);
+    const changed = await this.#transition(task.id, ['wrapup'], {
+      status: 'completed',
+      wrapUpCode: code,
+      wrapUpNotes: notes,
+      completedAt: Date.now(),
+    });
+    if (task.agentId) {
+      this.router.releaseTask(task.agentId, task.id);
+      if (changed) this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId: task.id, by: code === 'auto' ? 'system' : 'agent', status: 'completed' });
+    }
+  }
+
+  /** Wrap-up has a time limit, so an agent who forgets it still gets new work. */
+  #scheduleWrapUpEnd(task: TaskRow): void {
+    clearTimeout(this.#wrapUpTimers.get(task.id));
+    const due = Math.max(0, (task.endedAt ?? Date.now()) + this.opts.wrapUpMs - Date.now());
+    const timer = setTimeout(() => {
+      this.#wrapUpTimers.delete(task.id);
+      void this.#completeWrapUp(task, 'auto', null).catch((err: unknown) =>
+        this.logger.error('automatic wrap-up failed', { taskId: task.id, err }),
+      );
+    }, due);
+    this.#wrapUpTimers.set(task.id, timer);
+  }
+
+  /** The agent stayed away past the grace period: its live chats go back to the queue at their places. */
+  async #agentLoggedOff(agentId: string): Promise<void> {
+    try {
+      const held = await this.#tasks.find({ where: { agentId, status: In(['assigned', 'wrapup']) } });
+      for (const task of held) {
+        if (task.status === 'wrapup') {
+          await this.#completeWrapUp(task, 'auto', null);
+          continue;
+        }
+        if (await this.#transition(task.id, ['assigned'], { status: 'queued', agentId: null, acceptedAt: null, offeredAt: null })) {
+          await this.#systemMessage(task, 'Your agent was disconnected; you are back in the queue at your place.');
+          this.router.enqueue(ticketOf(task));
+        }
+      }
+      this.logger.info('agent logged off after disconnect grace', { agentId, requeued: held.length });
+    } catch (err) {
+      this.logger.error('returning a logged-off agent’s chats failed', { agentId, err });
+    }
+  }
+
+  async #sendOffer(agentId: string, ticket: TaskTicket, expiresAt: number): Promise<void> {
+    try {
+      const offer = await this.#offerOf(ticket, expiresAt);
+      if (offer) this.#notify()?.toAgent(agentId, 'offer', offer);
+    } catch (err) {
+      this.logger.error('sending an offer failed', { taskId: ticket.id, agentId, err });
+    }
+  }
+
+  async #offerOf(ticket: TaskTicket, expiresAt: number): Promise<Offer | null> {
+    const task = await this.#tasks.findOneBy({ id: ticket.id });
+    if (!task) return null;
+    const [queue, customer] = await Promise.all([this.#queueInfo(task.queueId), this.#customers.findOneBy({ id: task.customerId })]);
+    return {
+      taskId: task.id,
+      channel: 'chat',
+      queue,
+      customerName: customer?.displayName ?? 'Visitor',
+      firstMessage: task.firstMessage,
+      enqueuedAt: task.enqueuedAt,
+      expiresAt,
+    };
+  }
+
+  #announcePositions(queueId: string): void {
+    const notifier = this.#notify();
+    if (!notifier) return;
+    const order = this.router.waitingOrder(queueId);
+    order.forEach((ticket, i) => {
+      const position = i + 1;
+      if (this.#lastPosition.get(ticket.id) === position) return;
+      this.#lastPosition.set(ticket.id, position);
+      void this.#tasks.findOneBy({ id: ticket.id }).then((t) => {
+        if (t) notifier.toCustomer(t.customerId, 'chat:queued', { taskId: t.id, position });
+      });
+    });
+  }
+
+  async #store(task: TaskRow, sender: MessageRow['sender'], senderId: string, senderName: string, body: string, clientMsgId: string): Promise<ChatMessage> {
+    const existing = await this.#messages.findOneBy({ taskId: task.id, clientMsgId });
+    if (existing) {
+      if (existing.senderId !== senderId) throw new DomainError('CONFLICT', 'clientMsgId already used in this chat');
+      return wireMessage(existing);
+    }
+    const row = newMessage(task.id, sender, senderId, senderName, body, clientMsgId, Date.now());
+    try {
+      await this.#messages.insert(row);
+    } catch (err) {
+      // Two concurrent sends of the same message: the unique (task, clientMsgId) lets exactly one in.
+      const winner = await this.#messages.findOneBy({ taskId: task.id, clientMsgId });
+      if (winner && winner.senderId === senderId) return wireMessage(winner);
+      throw err;
+    }
+    return wireMessage(row);
+  }
+
+  async #systemMessage(task: TaskRow, body: string): Promise<void> {
+    const row = newMessage(task.id, 'system', null, 'mccs', body, null, Date.now());
+    await this.#messages.insert(row);
+    this.#fanOut(task, wireMessage(row));
+  }
+
+  /** A stored message goes to the customer's connections and, once assigned, the agent's. */
+  #fanOut(task: TaskRow, message: ChatMessage): void {
+    const n = this.#notify();
+    n?.toCustomer(task.customerId, 'chat:message', message);
+    if (task.agentId) n?.toAgent(task.agentId, 'chat:message', message);
+  }
+
+  async #history(taskId: string): Promise<ChatMessage[]> {
+    const rows = await this.#messages.find({ where: { taskId }, order: { createdAt: 'ASC' }, take: MESSAGE_HISTORY_LIMIT });
+    return rows.map(wireMessage);
+  }
+
+  async #agentView(task: TaskRow): Promise<AgentTaskView> {
+    const [queue, customer, messages] = await Promise.all([
+      this.#queueInfo(task.queueId),
+      this.#customers.findOneBy({ id: task.customerId }),
+      this.#history(task.id),
+    ]);
+    return { taskId: task.id, queue, status: task.status, customerName: customer?.displayName ?? 'Visitor', messages };
+  }
+
+  async #queueInfo(queueId: string): Promise<QueueInfo> {
+    const q = await this.#queues.findOneBy({ id: queueId });
+    return { id: queueId, name: q?.name ?? queueId, description: q?.description ?? '' };
+  }
+
+  async #customer(customerId: string): Promise<CustomerRow> {
+    const c = await this.#customers.findOneBy({ id: customerId });
+    if (!c) throw new DomainError('UNAUTHENTICATED', 'unknown visitor: get a new visitor token');
+    return c;
+  }
+
+  /** A task of this customer's; another customer's task is reported as not found, not as forbidden. */
+  async #customerTask(customerId: string, taskId: string): Promise<TaskRow> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (!task || task.customerId !== customerId) throw new NotFoundError('chat');
+    return task;
+  }
+
+  async #agentTask(agentId: string, taskId: string): Promise<TaskRow> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (!task || task.agentId !== agentId) throw new DomainError('FORBIDDEN', 'this chat is not assigned to you');
+    return task;
+  }
+}
+
+function ticketOf(t: TaskRow): TaskTicket {
+  return { id: t.id, queueId: t.queueId, priority: t.priority, enqueuedAt: t.enqueuedAt };
+}
+
+function newMessage(
+  taskId: string,
+  sender: MessageRow['sender'],
+  senderId: string | null,
+  senderName: string,
+  body: string,
+  clientMsgId: string | null,
+  createdAt: number,
+): MessageRow {
+  return { id: randomUUID(), taskId, sender, senderId, senderName, body, clientMsgId, createdAt };
+}
+
+function wireMessage(m: MessageRow): ChatMessage {
+  return { id: m.id, taskId: m.taskId, sender: m.sender, senderName: m.senderName, body: m.body, createdAt: m.createdAt, clientMsgId: m.clientMsgId };
+}

@@ -1,0 +1,171 @@
+// Entities as EntitySchema (no decorators), so the same definitions work under tsc, ts-jest and any
+// bundler. Times are epoch milliseconds in BIGINT columns: exact, and the same on SQLite and PostgreSQL.
+import { EntitySchema, type ValueTransformer } from 'typeorm';
+
+/** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
+const epochMs: ValueTransformer = {
+  to: (v: number | null | undefined) => v,
+  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
+};
+const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
+/** JSON kept as text: portable, and small enough that nobody queries inside it. */
+const jsonText = <T>(fallback: T): ValueTransformer => ({
+  to: (v: T | undefined) => JSON.stringify(v ?? fallback),
+  from: (v: string | null) => (v ? (JSON.parse(v) as T) : fallback),
+});
+
+export type Role = 'agent' | 'supervisor' | 'admin';
+export interface SkillLevel {
+  skill: string;
+  level: number;
+}
+
+export interface AccountRow {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  passwordHash: string;
+  mustChangePassword: boolean;
+  skills: SkillLevel[];
+  languages: string[];
+  chatCapacity: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const AccountEntity = new EntitySchema<AccountRow>({
+  name: 'Account',
+  tableName: 'accounts',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    email: { type: 'varchar', length: 254, unique: true },
+    displayName: { type: 'varchar', length: 80, name: 'display_name' },
+    role: { type: 'varchar', length: 16 },
+    passwordHash: { type: 'varchar', length: 255, name: 'password_hash' },
+    mustChangePassword: { type: 'boolean', name: 'must_change_password', default: false },
+    skills: { type: 'text', transformer: jsonText<SkillLevel[]>([]) },
+    languages: { type: 'text', transformer: jsonText<string[]>([]) },
+    chatCapacity: { type: 'integer', name: 'chat_capacity' },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+    updatedAt: { ...timeColumn(), name: 'updated_at' },
+  },
+});
+
+export interface QueueRow {
+  id: string;
+  name: string;
+  description: string;
+  requiredSkill: string | null;
+  createdAt: number;
+}
+
+export const QueueEntity = new EntitySchema<QueueRow>({
+  name: 'Queue',
+  tableName: 'queues',
+  columns: {
+    id: { type: 'varchar', length: 40, primary: true },
+    name: { type: 'varchar', length: 80 },
+    description: { type: 'varchar', length: 300, default: '' },
+    requiredSkill: { type: 'varchar', length: 40, nullable: true, name: 'required_skill' },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+  },
+});
+
+export interface CustomerRow {
+  id: string;
+  displayName: string | null;
+  createdAt: number;
+}
+
+export const CustomerEntity = new EntitySchema<CustomerRow>({
+  name: 'Customer',
+  tableName: 'customers',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    displayName: { type: 'varchar', length: 80, nullable: true, name: 'display_name' },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+  },
+});
+
+export type TaskStatus = 'queued' | 'offered' | 'assigned' | 'wrapup' | 'completed' | 'abandoned';
+export type TaskEndReason = 'agent_ended' | 'customer_left' | 'abandoned' | 'system';
+
+export interface TaskRow {
+  id: string;
+  channel: 'chat';
+  queueId: string;
+  customerId: string;
+  status: TaskStatus;
+  priority: number;
+  firstMessage: string;
+  agentId: string | null;
+  enqueuedAt: number;
+  offeredAt: number | null;
+  acceptedAt: number | null;
+  endedAt: number | null;
+  endReason: TaskEndReason | null;
+  wrapUpCode: string | null;
+  wrapUpNotes: string | null;
+  completedAt: number | null;
+}
+
+export const TaskEntity = new EntitySchema<TaskRow>({
+  name: 'Task',
+  tableName: 'tasks',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    channel: { type: 'varchar', length: 16 },
+    queueId: { type: 'varchar', length: 40, name: 'queue_id' },
+    customerId: { type: 'varchar', length: 36, name: 'customer_id' },
+    status: { type: 'varchar', length: 16 },
+    priority: { type: 'integer', default: 0 },
+    firstMessage: { type: 'text', name: 'first_message' },
+    agentId: { type: 'varchar', length: 36, nullable: true, name: 'agent_id' },
+    enqueuedAt: { ...timeColumn(), name: 'enqueued_at' },
+    offeredAt: { ...timeColumn(true), name: 'offered_at' },
+    acceptedAt: { ...timeColumn(true), name: 'accepted_at' },
+    endedAt: { ...timeColumn(true), name: 'ended_at' },
+    endReason: { type: 'varchar', length: 24, nullable: true, name: 'end_reason' },
+    wrapUpCode: { type: 'varchar', length: 40, nullable: true, name: 'wrap_up_code' },
+    wrapUpNotes: { type: 'text', nullable: true, name: 'wrap_up_notes' },
+    completedAt: { ...timeColumn(true), name: 'completed_at' },
+  },
+  indices: [
+    { name: 'idx_tasks_status', columns: ['status'] },
+    { name: 'idx_tasks_customer', columns: ['customerId'] },
+    { name: 'idx_tasks_agent', columns: ['agentId'] },
+  ],
+});
+
+export type MessageSender = 'customer' | 'agent' | 'system';
+
+export interface MessageRow {
+  id: string;
+  taskId: string;
+  sender: MessageSender;
+  senderId: string | null;
+  senderName: string;
+  body: string;
+  clientMsgId: string | null;
+  createdAt: number;
+}
+
+export const MessageEntity = new EntitySchema<MessageRow>({
+  name: 'Message',
+  tableName: 'messages',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    taskId: { type: 'varchar', length: 36, name: 'task_id' },
+    sender: { type: 'varchar', length: 16 },
+    senderId: { type: 'varchar', length: 36, nullable: true, name: 'sender_id' },
+    senderName: { type: 'varchar', length: 80, name: 'sender_name' },
+    body: { type: 'text' },
+    clientMsgId: { type: 'varchar', length: 64, nullable: true, name: 'client_msg_id' },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+  },
+  indices: [{ name: 'idx_messages_task', columns: ['taskId', 'createdAt'] }],
+  uniques: [{ name: 'uq_messages_client_msg', columns: ['taskId', 'clientMsgId'] }],
+});
+
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity];

@@ -1,0 +1,192 @@
+// Configuration: environment variables (MCCS_*), optionally a JSON file named by MCCS_CONFIG_FILE.
+// Environment wins over the file. Everything is validated once at start; a bad value stops the
+// process with one message per problem, naming the variable to fix.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Seconds = Type.Integer({ minimum: 1, maximum: 86_400 });
+
+export const ConfigSchema = Type.Object({
+  http: Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Port,
+    /** Base URL printed at start and used in links; defaults to http://localhost:<port>. */
+    publicUrl: Type.String({ pattern: '^https?://' }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024 }),
+    /** Requests per minute per client address on public (unauthenticated) endpoints. */
+    publicRateLimitPerMinute: Type.Integer({ minimum: 1 }),
+    /** Folder of the built web client; empty disables serving it. */
+    webRoot: Type.String(),
+  }),
+  sip: Type.Object({ port: Port }),
+  dataDir: Type.String({ minLength: 1 }),
+  db: Type.Union([
+    Type.Object({ kind: Type.Literal('sqlite'), file: Type.String({ minLength: 1 }) }),
+    Type.Object({ kind: Type.Literal('postgres'), url: Type.String({ pattern: '^postgres(ql)?://' }) }),
+  ]),
+  queueStore: Type.Union([
+    Type.Object({ kind: Type.Literal('memory') }),
+    Type.Object({ kind: Type.Literal('redis'), url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.String() }),
+  ]),
+  auth: Type.Object({
+    /** HMAC secret for signed tokens; when empty one is generated and kept in the data folder. */
+    tokenSecret: Type.String(),
+    staffTokenTtlSeconds: Seconds,
+    visitorTokenTtlSeconds: Type.Integer({ minimum: 60 }),
+    adminEmail: Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' }),
+    /** For automation only: the first admin's password instead of a generated one. */
+    adminInitialPassword: Type.String(),
+  }),
+  routing: Type.Object({
+    offerTimeoutSeconds: Seconds,
+    wrapUpSeconds: Seconds,
+    defaultChatCapacity: Type.Integer({ minimum: 1, maximum: 20 }),
+  }),
+  janus: Type.Object({
+    /** auto: start the janus binary when it exists; external: connect to wsUrl; off: no media server. */
+    mode: Type.Union([Type.Literal('auto'), Type.Literal('external'), Type.Literal('off')]),
+    binary: Type.String({ minLength: 1 }),
+    wsUrl: Type.String({ pattern: '^wss?://' }),
+    wsPort: Port,
+    rtpPortRange: Type.String({ pattern: '^\\d+-\\d+$' }),
+  }),
+  log: Type.Object({
+    level: Type.Union(['error', 'warn', 'info', 'http', 'verbose', 'debug'].map((l) => Type.Literal(l))),
+    format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
+  }),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Each variable, what it sets, and how its text becomes a value. Documented in docs/configuration.md. */
+const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' }> = [
+  { name: 'MCCS_HTTP_HOST', path: 'http.host', kind: 'string' },
+  { name: 'MCCS_HTTP_PORT', path: 'http.port', kind: 'int' },
+  { name: 'MCCS_PUBLIC_URL', path: 'http.publicUrl', kind: 'string' },
+  { name: 'MCCS_BODY_LIMIT_BYTES', path: 'http.bodyLimitBytes', kind: 'int' },
+  { name: 'MCCS_PUBLIC_RATE_LIMIT', path: 'http.publicRateLimitPerMinute', kind: 'int' },
+  { name: 'MCCS_WEB_ROOT', path: 'http.webRoot', kind: 'string' },
+  { name: 'MCCS_SIP_PORT', path: 'sip.port', kind: 'int' },
+  { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
+  { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string' },
+  { name: 'MCCS_STAFF_TOKEN_TTL', path: 'auth.staffTokenTtlSeconds', kind: 'int' },
+  { name: 'MCCS_VISITOR_TOKEN_TTL', path: 'auth.visitorTokenTtlSeconds', kind: 'int' },
+  { name: 'MCCS_ADMIN_EMAIL', path: 'auth.adminEmail', kind: 'string' },
+  { name: 'MCCS_ADMIN_INITIAL_PASSWORD', path: 'auth.adminInitialPassword', kind: 'string' },
+  { name: 'MCCS_OFFER_TIMEOUT', path: 'routing.offerTimeoutSeconds', kind: 'int' },
+  { name: 'MCCS_WRAPUP_SECONDS', path: 'routing.wrapUpSeconds', kind: 'int' },
+  { name: 'MCCS_CHAT_CAPACITY', path: 'routing.defaultChatCapacity', kind: 'int' },
+  { name: 'MCCS_JANUS', path: 'janus.mode', kind: 'string' },
+  { name: 'MCCS_JANUS_BIN', path: 'janus.binary', kind: 'string' },
+  { name: 'MCCS_JANUS_WS_URL', path: 'janus.wsUrl', kind: 'string' },
+  { name: 'MCCS_JANUS_WS_PORT', path: 'janus.wsPort', kind: 'int' },
+  { name: 'MCCS_JANUS_RTP_PORTS', path: 'janus.rtpPortRange', kind: 'string' },
+  { name: 'MCCS_LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { name: 'MCCS_LOG_FORMAT', path: 'log.format', kind: 'string' },
+];
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** Builds and validates the configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (env.MCCS_CONFIG_FILE) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.MCCS_CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      problems.push(`MCCS_CONFIG_FILE: cannot read ${env.MCCS_CONFIG_FILE}: ${(err as Error).message}`);
+    }
+  }
+
+  const fromEnv: Record<string, unknown> = {};
+  for (const v of VARIABLES) {
+    const raw = env[v.name];
+    if (raw === undefined || raw === '') continue;
+    if (v.kind === 'int') {
+      if (!/^-?\d+$/.test(raw.trim())) problems.push(`${v.name}: expected a whole number, got "${raw}"`);
+      else setPath(fromEnv, v.path, Number(raw));
+    } else setPath(fromEnv, v.path, raw);
+  }
+  // The database and queue store are chosen by URL: a PostgreSQL URL means PostgreSQL, a Redis URL means Redis.
+  if (env.MCCS_DATABASE_URL) setPath(fromEnv, 'db', { kind: 'postgres', url: env.MCCS_DATABASE_URL });
+  if (env.MCCS_REDIS_URL) {
+    setPath(fromEnv, 'queueStore', { kind: 'redis', url: env.MCCS_REDIS_URL, keyPrefix: env.MCCS_REDIS_PREFIX ?? 'mccs:' });
+  }
+
+  const merged = deepMerge(fromFile, fromEnv);
+  const dataDir = path.resolve(cwd, (merged.dataDir as string | undefined) ?? 'data');
+  const httpPort = ((merged.http as { port?: number } | undefined)?.port) ?? 8080;
+  const janusPort = ((merged.janus as { wsPort?: number } | undefined)?.wsPort) ?? 8188;
+  const defaults = {
+    http: {
+      host: '0.0.0.0',
+      port: 8080,
+      publicUrl: `http://localhost:${httpPort}`,
+      bodyLimitBytes: 64 * 1024,
+      publicRateLimitPerMinute: 120,
+      webRoot: path.resolve(cwd, 'dist/web'),
+    },
+    sip: { port: 5060 },
+    dataDir,
+    db: { kind: 'sqlite', file: path.join(dataDir, 'mccs.sqlite') },
+    queueStore: { kind: 'memory' },
+    auth: {
+      tokenSecret: '',
+      staffTokenTtlSeconds: 12 * 3600,
+      visitorTokenTtlSeconds: 30 * 86_400,
+      adminEmail: 'admin@mccs.local',
+      adminInitialPassword: '',
+    },
+    routing: { offerTimeoutSeconds: 20, wrapUpSeconds: 60, defaultChatCapacity: 3 },
+    janus: {
+      mode: 'auto',
+      binary: 'janus',
+      wsUrl: `ws://127.0.0.1:${janusPort}`,
+      wsPort: janusPort,
+      rtpPortRange: '20000-40000',
+    },
+    log: { level: 'info', format: 'auto' },
+  };
+  const config = deepMerge(defaults, { ...merged, dataDir });
+
+  for (const error of Value.Errors(ConfigSchema, config)) {
+    const variable = VARIABLES.find((v) => '/' + v.path.replaceAll('.', '/') === error.path);
+    problems.push(`${variable ? variable.name : error.path}: ${error.message} (got ${JSON.stringify(error.value)})`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config as Config;
+}
+
+export const CONFIG_VARIABLES = VARIABLES.map((v) => v.name);

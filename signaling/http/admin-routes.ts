@@ -1,0 +1,40 @@
+// Administration: accounts and queues. Admins only.
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { AccountView, CreateAccountBody, CreateQueueBody, QueueView } from '../../protocol/http.js';
+import { requireStaff } from './guards.js';
+import { accountView } from './auth-routes.js';
+import type { HttpDeps } from './app.js';
+
+export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const admin = requireStaff(deps.tokens, ['admin']);
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/api/admin/accounts',
+    { preHandler: admin, schema: { summary: 'All staff accounts', tags: ['admin'], security, response: { 200: Type.Array(AccountView) } } },
+    async () => (await deps.accounts.list()).map(accountView),
+  );
+
+  app.post<{ Body: Static<typeof CreateAccountBody> }>(
+    '/api/admin/accounts',
+    { preHandler: admin, schema: { summary: 'Create an agent, supervisor or admin', tags: ['admin'], security, body: CreateAccountBody, response: { 201: AccountView } } },
+    async (req, reply) => {
+      const account = await deps.accounts.create(req.body);
+      req.logger.info('account created', { accountId: account.id, role: account.role, by: req.staff!.accountId });
+      return reply.status(201).send(accountView(account));
+    },
+  );
+
+  app.get(
+    '/api/admin/queues',
+    { preHandler: admin, schema: { summary: 'All queues with waiting counts', tags: ['admin'], security, response: { 200: Type.Array(QueueView) } } },
+    async () => deps.queues.list(),
+  );
+
+  app.post<{ Body: Static<typeof CreateQueueBody> }>(
+    '/api/admin/queues',
+    { preHandler: admin, schema: { summary: 'Create a queue (a topic customers can choose)', tags: ['admin'], security, body: CreateQueueBody, response: { 201: QueueView } } },
+    async (req, reply) => reply.status(201).send(await deps.queues.create(req.body)),
+  );
+}

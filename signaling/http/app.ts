@@ -1,0 +1,104 @@
+// The HTTP side: Fastify with JSON-schema validation on every route, OpenAPI generated from those
+// schemas, one error shape, a request id on every response and log line, rate limits on public routes.
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { Config } from '../../lib/config.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Metrics } from '../metrics.js';
+import { toWireError } from '../wire-errors.js';
+import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerPublicRoutes } from './public-routes.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { AccountService } from '../../accounts/account-service.js';
+import type { QueueDirectory } from '../../routing/queue-directory.js';
+import type { CustomerDirectory } from '../../chat/customer-directory.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    logger: Logger;
+  }
+}
+
+export interface HttpDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  tokens: TokenService;
+  accounts: AccountService;
+  queues: QueueDirectory;
+  customers: CustomerDirectory;
+  readiness: ReadinessCheck[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { config, logger, metrics } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Reject unknown properties instead of silently dropping them: a typo should be an error.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+
+  app.decorateRequest('logger', null as unknown as Logger);
+  app.addHook('onRequest', async (req, reply) => {
+    req.logger = logger.child({ reqId: req.id });
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    req.logger.http('request', { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const mapped = toWireError(err, req.logger ?? logger);
+    if (mapped.status >= 500) req.logger?.error('request failed', { err });
+    void reply.status(mapped.status).send({ error: mapped.error, requestId: req.id });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }, requestId: req.id });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'mccs API', version: '0.1.0', description: 'Communication-centre server: HTTP API. Real-time events use socket.io (see protocol/events.ts).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `too many requests: retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
+  });
+
+  registerHealthRoutes(app, deps);
+  registerPublicRoutes(app, deps);
+  registerAuthRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (config.http.webRoot && existsSync(config.http.webRoot)) {
+    await app.register(fastifyStatic, { root: config.http.webRoot, prefix: '/', redirect: true, index: ['index.html'] });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('text/plain').send('mccs is running, but the web client is not built: run `npm run build`.\n'),
+    );
+  }
+  return app;
+}

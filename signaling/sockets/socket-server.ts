@@ -1,0 +1,153 @@
+// socket.io: /customer for widget visitors, /agent for staff taking chats. Each connection is
+// authenticated in middleware, joins a room named after its principal, and every event it sends is
+// checked (event-binding.ts) and authorised by the service against the task it names.
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import { DomainError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import {
+  AGENT_EVENT_SCHEMAS,
+  CUSTOMER_EVENT_SCHEMAS,
+  type AgentClientToServer,
+  type AgentServerToClient,
+  type CustomerClientToServer,
+  type CustomerServerToClient,
+} from '../../protocol/events.js';
+import type { ChatNotifier, ChatService } from '../../chat/chat-service.js';
+import type { CustomerDirectory } from '../../chat/customer-directory.js';
+import type { Principal, TokenService } from '../auth/tokens.js';
+import type { Metrics } from '../metrics.js';
+import { bindEvents } from './event-binding.js';
+
+interface SocketData {
+  principal: Principal;
+}
+
+export interface SocketDeps {
+  tokens: TokenService;
+  chat: ChatService;
+  customers: CustomerDirectory;
+  logger: Logger;
+  metrics: Metrics;
+  maxPayloadBytes: number;
+}
+
+const customerRoom = (id: string) => `customer:${id}`;
+const agentRoom = (id: string) => `agent:${id}`;
+
+/** A connect error whose message is the wire code, so clients can branch on err.message. */
+function connectError(err: unknown): Error {
+  const code = err instanceof DomainError ? err.code : 'UNAUTHENTICATED';
+  const message = err instanceof DomainError ? err.message : 'authentication failed';
+  return Object.assign(new Error(code), { data: { code, message } });
+}
+
+async function authenticate(socket: Socket, tokens: TokenService): Promise<Principal> {
+  const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+  if (typeof token !== 'string' || token.length > 4096) throw new DomainError('UNAUTHENTICATED', 'missing token');
+  return tokens.verify(token);
+}
+
+export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: Server; notifier: ChatNotifier; close(): Promise<void> } {
+  const io = new Server(httpServer, { serveClient: false, maxHttpBufferSize: deps.maxPayloadBytes, pingInterval: 10_000, pingTimeout: 10_000 });
+  const customers = io.of('/customer') as Namespace<CustomerClientToServer, CustomerServerToClient, Record<string, never>, SocketData>;
+  const agents = io.of('/agent') as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, SocketData>;
+
+  customers.use((socket, next) => {
+    authenticate(socket, deps.tokens)
+      .then(async (principal) => {
+        if (principal.kind !== 'visitor') throw new DomainError('FORBIDDEN', 'visitor token required');
+        if (!(await deps.customers.exists(principal.customerId))) throw new DomainError('UNAUTHENTICATED', 'unknown visitor');
+        socket.data.principal = principal;
+        next();
+      })
+      .catch((err: unknown) => next(connectError(err)));
+  });
+
+  agents.use((socket, next) => {
+    authenticate(socket, deps.tokens)
+      .then((principal) => {
+        if (principal.kind !== 'staff') throw new DomainError('FORBIDDEN', 'staff token required');
+        if (principal.mustChangePassword) throw new DomainError('PASSWORD_CHANGE_REQUIRED', 'change your one-time password first');
+        socket.data.principal = principal;
+        next();
+      })
+      .catch((err: unknown) => next(connectError(err)));
+  });
+
+  customers.on('connection', (socket) => {
+    const principal = socket.data.principal as Extract<Principal, { kind: 'visitor' }>;
+    const customerId = principal.customerId;
+    const logger = deps.logger.child({ component: 'socket', ns: 'customer', customerId });
+    void socket.join(customerRoom(customerId));
+    deps.metrics.socketConnections.inc({ namespace: 'customer' });
+    socket.on('disconnect', () => deps.metrics.socketConnections.dec({ namespace: 'customer' }));
+    bindEvents(
+      socket,
+      CUSTOMER_EVENT_SCHEMAS,
+      {
+        'chat:start': (p) => deps.chat.startChat(customerId, p),
+        'chat:send': (p) => deps.chat.customerSend(customerId, p),
+        'chat:resume': (p) => deps.chat.customerView(customerId, p.taskId),
+        'chat:leave': async (p) => ({ status: await deps.chat.customerLeave(customerId, p.taskId) }),
+      },
+      { namespace: 'customer', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
+    );
+  });
+
+  agents.on('connection', (socket) => {
+    const principal = socket.data.principal as Extract<Principal, { kind: 'staff' }>;
+    const agentId = principal.accountId;
+    const logger = deps.logger.child({ component: 'socket', ns: 'agent', agentId });
+    void socket.join(agentRoom(agentId));
+    deps.metrics.socketConnections.inc({ namespace: 'agent' });
+    // Handlers are bound before the async hello, so no early event is lost.
+    bindEvents(
+      socket,
+      AGENT_EVENT_SCHEMAS,
+      {
+        'presence:set': (p) => deps.chat.setPresence(agentId, p.state, p.reason),
+        'offer:accept': (p) => deps.chat.accept(agentId, p.taskId),
+        'offer:reject': (p) => {
+          deps.chat.reject(agentId, p.taskId);
+          return { taskId: p.taskId };
+        },
+        'chat:send': (p) => deps.chat.agentSend(agentId, p),
+        'chat:end': async (p) => ({ taskId: p.taskId, status: await deps.chat.agentEnd(agentId, p.taskId) }),
+        'wrapup:done': async (p) => ({ taskId: p.taskId, status: await deps.chat.wrapUpDone(agentId, p) }),
+      },
+      { namespace: 'agent', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
+    );
+    const connected = deps.chat.agentConnected(agentId);
+    socket.on('disconnect', (reason) => {
+      deps.metrics.socketConnections.dec({ namespace: 'agent' });
+      logger.info('agent disconnected', { reason });
+      // Only a connection that was counted in is counted out.
+      void connected.then(() => deps.chat.agentDisconnected(agentId), () => undefined);
+    });
+    connected
+      .then(({ account, status, tasks, offers }) => {
+        socket.emit('hello', { agentId, displayName: account.displayName, status, tasks, offers });
+        logger.info('agent connected', { tasks: tasks.length });
+      })
+      .catch((err: unknown) => {
+        logger.error('agent connect failed', { err });
+        socket.disconnect(true);
+      });
+  });
+
+  const notifier: ChatNotifier = {
+    toCustomer: (customerId, event, ...args) => {
+      customers.to(customerRoom(customerId)).emit(event, ...args);
+    },
+    toAgent: (agentId, event, ...args) => {
+      agents.to(agentRoom(agentId)).emit(event, ...args);
+    },
+  };
+
+  return {
+    io,
+    notifier,
+    close: () => new Promise<void>((resolve) => void io.close(() => resolve())),
+  };
+}
