@@ -97,7 +97,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
 
   let closing: Promise<void> | null = null;
   return {
-    url: config.http.port === 0 || config.http.port !== port ? `http://${host}:${port}` : config.http.publicUrl,
+    url: `http://${host}:${port}`,
     port,
     bootstrapAdmin,
     close() {

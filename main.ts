@@ -17,13 +17,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const mccs = await startMccs(config, logger);
 
+  const base = config.http.publicUrl.replace(/\/$/, '') || mccs.url;
   const lines = [
     '',
     `mccs is running (${config.db.kind}, ${config.queueStore.kind} queue store)`,
-    `  Customer widget:  ${mccs.url}/widget/`,
-    `  Agent app:        ${mccs.url}/agent/`,
-    `  Admin:            ${mccs.url}/admin/`,
-    `  Health:           ${mccs.url}/healthz  ${mccs.url}/readyz  ${mccs.url}/metrics  ${mccs.url}/openapi.json`,
+    `  Customer widget:  ${base}/widget/`,
+    `  Agent app:        ${base}/agent/`,
+    `  Admin:            ${base}/admin/`,
+    `  Health:           ${base}/healthz  ${base}/readyz  ${base}/metrics  ${base}/openapi.json`,
   ];
   if (mccs.bootstrapAdmin) {
     // Printed once, to the terminal only: the logger never sees it.

@@ -13,8 +13,8 @@ export const ConfigSchema = Type.Object({
   http: Type.Object({
     host: Type.String({ minLength: 1 }),
     port: Port,
-    /** Base URL printed at start and used in links; defaults to http://localhost:<port>. */
-    publicUrl: Type.String({ pattern: '^https?://' }),
+    /** Base URL printed at start and used in links, when behind a proxy; empty = where it listens. */
+    publicUrl: Type.String({ pattern: '^(https?://.*)?$' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024 }),
     /** Requests per minute per client address on public (unauthenticated) endpoints. */
     publicRateLimitPerMinute: Type.Integer({ minimum: 1 }),
@@ -147,13 +147,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
 
   const merged = deepMerge(fromFile, fromEnv);
   const dataDir = path.resolve(cwd, (merged.dataDir as string | undefined) ?? 'data');
-  const httpPort = ((merged.http as { port?: number } | undefined)?.port) ?? 8080;
   const janusPort = ((merged.janus as { wsPort?: number } | undefined)?.wsPort) ?? 8188;
   const defaults = {
     http: {
       host: '0.0.0.0',
       port: 8080,
-      publicUrl: `http://localhost:${httpPort}`,
+      publicUrl: '',
       bodyLimitBytes: 64 * 1024,
       publicRateLimitPerMinute: 120,
       webRoot: path.resolve(cwd, 'dist/web'),

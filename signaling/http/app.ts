@@ -37,6 +37,7 @@ export interface HttpDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
@@ -60,7 +61,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    req.logger.http('request', { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    // Probes and scrapes come every few seconds: keep them out of the default (info) log.
+    const level = PROBE_ROUTES.has(route) ? 'http' : 'info';
+    req.logger.log(level, 'request', { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
   });
   app.setErrorHandler((err, req, reply) => {
     const mapped = toWireError(err, req.logger ?? logger);
