@@ -68,8 +68,9 @@ export class ChatService {
     this.#accounts = db.getRepository(AccountEntity);
     router.on('offer', (agentId, ticket, expiresAt) => void this.#sendOffer(agentId, ticket, expiresAt));
     router.on('offer:revoked', (agentId, taskId, reason) => {
-      const wire = reason === 'timeout' || reason === 'abandoned' ? reason : 'taken';
-      this.#notify()?.toAgent(agentId, 'offer:revoked', { taskId, reason: wire });
+      // The agent's own reject is answered by its acknowledgement; a gone agent has nobody to tell.
+      if (reason === 'rejected' || reason === 'agent_gone') return;
+      this.#notify()?.toAgent(agentId, 'offer:revoked', { taskId, reason });
     });
     router.on('presence', (agentId) => this.#notify()?.toAgent(agentId, 'presence', this.agentStatus(agentId)));
     router.on('queue:changed', (queueId) => this.#announcePositions(queueId));

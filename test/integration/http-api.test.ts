@@ -137,7 +137,7 @@ describe('bad input changes nothing', () => {
     const before = await accountCount();
     const res = await post('/api/admin/accounts', '{"email": "x@example.test", "password": ');
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('MALFORMED_JSON');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MALFORMED_JSON');
     expect(await accountCount()).toBe(before);
   });
 
@@ -146,14 +146,14 @@ describe('bad input changes nothing', () => {
     const huge = JSON.stringify({ email: 'big@example.test', password: 'x'.repeat(200_000), displayName: 'Big', role: 'agent' });
     const res = await post('/api/admin/accounts', huge);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await accountCount()).toBe(before);
   });
 
   test('a body that is not JSON → 415', async () => {
     const res = await post('/api/admin/accounts', 'email=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.status).toBe(415);
-    expect((await res.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   test.each([

@@ -1,0 +1,509 @@
+// Admin console: sign in (with the forced change of the one-time password), then queues and accounts.
+import { useEffect, useState } from 'preact/hooks';
+import type { AccountView, CreateAccountBody, CreateQueueBody, QueueView } from '../../protocol/http.js';
+import { ApiError, api, describeError } from '../shared/api';
+import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
+import { Notice } from '../shared/ui';
+import { formatSkills, parseLanguages, parseSkills } from './skills';
+
+const SESSION_KEY = 'mccs.admin';
+
+export function AdminApp() {
+  const [session, setSession] = useState<StaffSession | null>(() => {
+    const s = loadStaffSession(SESSION_KEY);
+    return s && !s.account.mustChangePassword ? s : null;
+  });
+  const [pending, setPending] = useState<{ reply: StaffSession; password: string } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  function signedIn(reply: StaffSession) {
+    setPending(null);
+    if (reply.account.role !== 'admin') {
+      setNotice('This account is not an administrator.');
+      return;
+    }
+    saveStaffSession(SESSION_KEY, reply);
+    setSession(reply);
+  }
+
+  function signOut(message: string | null) {
+    saveStaffSession(SESSION_KEY, null);
+    setSession(null);
+    setNotice(message);
+  }
+
+  return (
+    <>
+      <header class="topbar">
+        <h1>Administration</h1>
+        {session && (
+          <div class="row">
+            <span class="muted small" data-testid="admin-name">
+              {session.account.displayName}
+            </span>
+            <button type="button" class="secondary" onClick={() => signOut(null)} data-testid="admin-logout">
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      {session ? (
+        <Console session={session} onAuthLost={signOut} />
+      ) : pending ? (
+        <main class="app app--narrow">
+          <ChangePasswordForm
+            email={pending.reply.account.email}
+            token={pending.reply.token}
+            currentPassword={pending.password}
+            testPrefix="admin"
+            onChanged={signedIn}
+            onCancel={() => setPending(null)}
+          />
+        </main>
+      ) : (
+        <main class="app app--narrow">
+          <LoginForm
+            title="Administrator sign-in"
+            testPrefix="admin"
+            notice={notice}
+            onLoggedIn={(reply, password) => {
+              setNotice(null);
+              if (reply.account.mustChangePassword) setPending({ reply, password });
+              else signedIn(reply);
+            }}
+          />
+        </main>
+      )}
+    </>
+  );
+}
+
+function Console(props: { session: StaffSession; onAuthLost: (message: string) => void }) {
+  const token = props.session.token;
+  const [queues, setQueues] = useState<QueueView[] | null>(null);
+  const [accounts, setAccounts] = useState<AccountView[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  function failed(err: unknown, what: string) {
+    if (err instanceof ApiError && err.status === 401) {
+      props.onAuthLost('Your session has ended. Please sign in again.');
+      return;
+    }
+    setError(`${what}: ${describeError(err)}`);
+  }
+
+  async function refresh() {
+    setError(null);
+    try {
+      const [q, a] = await Promise.all([
+        api<QueueView[]>('GET', '/api/admin/queues', undefined, token),
+        api<AccountView[]>('GET', '/api/admin/accounts', undefined, token),
+      ]);
+      setQueues(q);
+      setAccounts(a);
+    } catch (err) {
+      failed(err, 'Could not load the lists');
+    }
+  }
+
+  useEffect(() => {
+    void refresh();
+  }, [token]);
+
+  return (
+    <main class="app" data-testid="admin-console">
+      {error && (
+        <Notice kind="error" testId="admin-error" onDismiss={() => setError(null)}>
+          {error}
+        </Notice>
+      )}
+      <div class="row" style={{ marginBottom: '0.5rem' }}>
+        <span class="spacer" />
+        <button type="button" class="secondary" onClick={() => void refresh()} data-testid="admin-refresh">
+          Refresh
+        </button>
+      </div>
+      <QueuesSection
+        token={token}
+        queues={queues}
+        onCreated={(q) => setQueues((list) => [...(list ?? []).filter((x) => x.id !== q.id), q])}
+        onError={failed}
+      />
+      <AccountsSection
+        token={token}
+        accounts={accounts}
+        onCreated={(a) => setAccounts((list) => [...(list ?? []).filter((x) => x.id !== a.id), a])}
+        onError={failed}
+      />
+    </main>
+  );
+}
+
+function QueuesSection(props: {
+  token: string;
+  queues: QueueView[] | null;
+  onCreated: (q: QueueView) => void;
+  onError: (err: unknown, what: string) => void;
+}) {
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [skill, setSkill] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  async function create(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setFormError(null);
+    setDone(null);
+    const body: CreateQueueBody = {
+      id: id.trim(),
+      name: name.trim(),
+      ...(description.trim() ? { description: description.trim() } : {}),
+      ...(skill.trim() ? { requiredSkill: skill.trim().toLowerCase() } : {}),
+    };
+    try {
+      const q = await api<QueueView>('POST', '/api/admin/queues', body, props.token);
+      props.onCreated(q);
+      setDone(`Queue "${q.name}" created.`);
+      setId('');
+      setName('');
+      setDescription('');
+      setSkill('');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) props.onError(err, 'Could not create the queue');
+      else setFormError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="queues-title" data-testid="admin-queues">
+      <h2 id="queues-title">Queues</h2>
+      <div class="table-wrap">
+        <table data-testid="admin-queues-table">
+          <thead>
+            <tr>
+              <th scope="col">Id</th>
+              <th scope="col">Name</th>
+              <th scope="col">Description</th>
+              <th scope="col">Required skill</th>
+              <th scope="col">Waiting</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.queues === null && (
+              <tr>
+                <td colSpan={5} class="muted">
+                  Loading…
+                </td>
+              </tr>
+            )}
+            {props.queues?.map((q) => (
+              <tr key={q.id} data-testid="admin-queue-row" data-queue-id={q.id}>
+                <td>
+                  <code>{q.id}</code>
+                </td>
+                <td>{q.name}</td>
+                <td>{q.description}</td>
+                <td>{q.requiredSkill ?? '—'}</td>
+                <td>{q.waiting}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <form onSubmit={create} style={{ marginTop: '1rem' }} data-testid="admin-queue-form" aria-labelledby="new-queue-title">
+        <h3 id="new-queue-title">New queue</h3>
+        {formError && (
+          <Notice kind="error" testId="admin-queue-error">
+            {formError}
+          </Notice>
+        )}
+        {done && (
+          <Notice kind="ok" testId="admin-queue-created">
+            {done}
+          </Notice>
+        )}
+        <div class="grid-2">
+          <div class="field">
+            <label for="q-id">
+              Id <span class="hint">(lower-case letters, digits, dashes)</span>
+            </label>
+            <input
+              id="q-id"
+              type="text"
+              required
+              minLength={2}
+              maxLength={40}
+              pattern="[a-z0-9\-]+"
+              value={id}
+              onInput={(e) => setId(e.currentTarget.value)}
+              data-testid="admin-queue-id"
+            />
+          </div>
+          <div class="field">
+            <label for="q-name">Name</label>
+            <input
+              id="q-name"
+              type="text"
+              required
+              maxLength={80}
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+              data-testid="admin-queue-name"
+            />
+          </div>
+          <div class="field">
+            <label for="q-desc">
+              Description <span class="hint">(optional, shown to customers)</span>
+            </label>
+            <input
+              id="q-desc"
+              type="text"
+              maxLength={300}
+              value={description}
+              onInput={(e) => setDescription(e.currentTarget.value)}
+              data-testid="admin-queue-description"
+            />
+          </div>
+          <div class="field">
+            <label for="q-skill">
+              Required skill <span class="hint">(optional)</span>
+            </label>
+            <input
+              id="q-skill"
+              type="text"
+              maxLength={40}
+              pattern="[a-zA-Z0-9_\-]+"
+              value={skill}
+              onInput={(e) => setSkill(e.currentTarget.value)}
+              data-testid="admin-queue-skill"
+            />
+          </div>
+        </div>
+        <button type="submit" disabled={busy} data-testid="admin-queue-submit">
+          {busy ? 'Creating…' : 'Create queue'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function AccountsSection(props: {
+  token: string;
+  accounts: AccountView[] | null;
+  onCreated: (a: AccountView) => void;
+  onError: (err: unknown, what: string) => void;
+}) {
+  const [email, setEmail] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [role, setRole] = useState<CreateAccountBody['role']>('agent');
+  const [password, setPassword] = useState('');
+  const [skills, setSkills] = useState('');
+  const [languages, setLanguages] = useState('');
+  const [capacity, setCapacity] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  async function create(e: Event) {
+    e.preventDefault();
+    setFormError(null);
+    setDone(null);
+    let body: CreateAccountBody;
+    try {
+      const cap = capacity.trim() ? Number(capacity) : undefined;
+      if (cap !== undefined && (!Number.isInteger(cap) || cap < 1 || cap > 20)) {
+        throw new Error('Chat capacity must be a whole number from 1 to 20.');
+      }
+      if (password.length < 10) throw new Error('The password needs at least 10 characters.');
+      const skillList = parseSkills(skills);
+      const languageList = parseLanguages(languages);
+      body = {
+        email: email.trim(),
+        displayName: displayName.trim(),
+        role,
+        password,
+        ...(skillList.length ? { skills: skillList } : {}),
+        ...(languageList.length ? { languages: languageList } : {}),
+        ...(cap !== undefined ? { chatCapacity: cap } : {}),
+      };
+    } catch (err) {
+      setFormError(describeError(err));
+      return;
+    }
+    setBusy(true);
+    try {
+      const a = await api<AccountView>('POST', '/api/admin/accounts', body, props.token);
+      props.onCreated(a);
+      setDone(`Account for ${a.email} created.`);
+      setEmail('');
+      setDisplayName('');
+      setPassword('');
+      setSkills('');
+      setLanguages('');
+      setCapacity('');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) props.onError(err, 'Could not create the account');
+      else setFormError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="accounts-title" data-testid="admin-accounts">
+      <h2 id="accounts-title">Accounts</h2>
+      <div class="table-wrap">
+        <table data-testid="admin-accounts-table">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Skills</th>
+              <th scope="col">Languages</th>
+              <th scope="col">Chats</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.accounts === null && (
+              <tr>
+                <td colSpan={6} class="muted">
+                  Loading…
+                </td>
+              </tr>
+            )}
+            {props.accounts?.map((a) => (
+              <tr key={a.id} data-testid="admin-account-row" data-account-email={a.email}>
+                <td>{a.email}</td>
+                <td>{a.displayName}</td>
+                <td>{a.role}</td>
+                <td>{formatSkills(a.skills) || '—'}</td>
+                <td>{a.languages.join(', ') || '—'}</td>
+                <td>{a.chatCapacity}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <form onSubmit={create} style={{ marginTop: '1rem' }} data-testid="admin-account-form" aria-labelledby="new-account-title">
+        <h3 id="new-account-title">New account</h3>
+        {formError && (
+          <Notice kind="error" testId="admin-account-error">
+            {formError}
+          </Notice>
+        )}
+        {done && (
+          <Notice kind="ok" testId="admin-account-created">
+            {done}
+          </Notice>
+        )}
+        <div class="grid-2">
+          <div class="field">
+            <label for="a-email">Email</label>
+            <input
+              id="a-email"
+              type="email"
+              required
+              maxLength={254}
+              autocomplete="off"
+              value={email}
+              onInput={(e) => setEmail(e.currentTarget.value)}
+              data-testid="admin-account-email"
+            />
+          </div>
+          <div class="field">
+            <label for="a-name">Display name</label>
+            <input
+              id="a-name"
+              type="text"
+              required
+              maxLength={80}
+              value={displayName}
+              onInput={(e) => setDisplayName(e.currentTarget.value)}
+              data-testid="admin-account-name"
+            />
+          </div>
+          <div class="field">
+            <label for="a-role">Role</label>
+            <select
+              id="a-role"
+              value={role}
+              onChange={(e) => setRole(e.currentTarget.value as CreateAccountBody['role'])}
+              data-testid="admin-account-role"
+            >
+              <option value="agent">Agent</option>
+              <option value="supervisor">Supervisor</option>
+              <option value="admin">Admin</option>
+            </select>
+          </div>
+          <div class="field">
+            <label for="a-password">
+              Password <span class="hint">(at least 10 characters)</span>
+            </label>
+            <input
+              id="a-password"
+              type="password"
+              required
+              minLength={10}
+              maxLength={200}
+              autocomplete="new-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              data-testid="admin-account-password"
+            />
+          </div>
+          <div class="field">
+            <label for="a-skills">
+              Skills <span class="hint">(skill:level, level 1–10, e.g. billing:5, technical:3)</span>
+            </label>
+            <input
+              id="a-skills"
+              type="text"
+              value={skills}
+              onInput={(e) => setSkills(e.currentTarget.value)}
+              data-testid="admin-account-skills"
+            />
+          </div>
+          <div class="field">
+            <label for="a-languages">
+              Languages <span class="hint">(codes, e.g. en, fr)</span>
+            </label>
+            <input
+              id="a-languages"
+              type="text"
+              value={languages}
+              onInput={(e) => setLanguages(e.currentTarget.value)}
+              data-testid="admin-account-languages"
+            />
+          </div>
+          <div class="field">
+            <label for="a-capacity">
+              Chat capacity <span class="hint">(simultaneous chats, 1–20; empty for the default)</span>
+            </label>
+            <input
+              id="a-capacity"
+              type="number"
+              min={1}
+              max={20}
+              step={1}
+              value={capacity}
+              onInput={(e) => setCapacity(e.currentTarget.value)}
+              data-testid="admin-account-capacity"
+            />
+          </div>
+        </div>
+        <button type="submit" disabled={busy} data-testid="admin-account-submit">
+          {busy ? 'Creating…' : 'Create account'}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,648 @@
+// Agent workspace: sign in → presence, incoming offers, active chats, end + wrap-up. The token lives in
+// sessionStorage; after a reload or reconnect the server's `hello` rebuilds the whole state.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Socket } from 'socket.io-client';
+import type {
+  AgentClientToServer,
+  AgentServerToClient,
+  AgentStatus,
+  AgentTaskView,
+  Offer,
+  PresenceState,
+} from '../../protocol/events.js';
+import { describeError } from '../shared/api';
+import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
+import { newClientMsgId } from '../shared/ids';
+import { connect, isAuthError, request } from '../shared/socket';
+import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
+
+type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
+const SESSION_KEY = 'mccs.agent';
+
+interface TaskState extends AgentTaskView {
+  endedBy: 'agent' | 'customer' | 'system' | null;
+  unread: number;
+}
+
+interface Note {
+  id: number;
+  kind: 'error' | 'info' | 'warn' | 'ok';
+  text: string;
+}
+
+const PRESENCE_LABEL: Record<PresenceState, string> = {
+  logged_off: 'Logged off',
+  not_ready: 'Not ready',
+  ready: 'Ready',
+  busy: 'Busy',
+  wrapup: 'Wrap-up',
+};
+const NOT_READY_REASONS = ['Break', 'Meal', 'Meeting', 'Training', 'Other work'];
+
+export function AgentApp() {
+  const [session, setSession] = useState<StaffSession | null>(() => loadStaffSession(SESSION_KEY));
+  const [pending, setPending] = useState<{ reply: StaffSession; password: string } | null>(null);
+  const [loginNotice, setLoginNotice] = useState<string | null>(null);
+
+  function signedIn(reply: StaffSession) {
+    saveStaffSession(SESSION_KEY, reply);
+    setPending(null);
+    setSession(reply);
+  }
+
+  function signOut(notice: string | null) {
+    saveStaffSession(SESSION_KEY, null);
+    setSession(null);
+    setLoginNotice(notice);
+  }
+
+  return (
+    <>
+      <header class="topbar">
+        <h1>Agent workspace</h1>
+        {session && (
+          <div class="row">
+            <span class="muted small" data-testid="agent-name">
+              {session.account.displayName}
+            </span>
+            <button type="button" class="secondary" onClick={() => signOut(null)} data-testid="agent-logout">
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      {session ? (
+        <Workspace key={session.token} session={session} onAuthLost={signOut} />
+      ) : pending ? (
+        <main class="app app--narrow">
+          <ChangePasswordForm
+            email={pending.reply.account.email}
+            token={pending.reply.token}
+            currentPassword={pending.password}
+            testPrefix="agent"
+            onChanged={signedIn}
+            onCancel={() => setPending(null)}
+          />
+        </main>
+      ) : (
+        <main class="app app--narrow">
+          <LoginForm
+            title="Sign in"
+            testPrefix="agent"
+            notice={loginNotice}
+            onLoggedIn={(reply, password) => {
+              setLoginNotice(null);
+              if (reply.account.mustChangePassword) setPending({ reply, password });
+              else signedIn(reply);
+            }}
+          />
+        </main>
+      )}
+    </>
+  );
+}
+
+function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) => void }) {
+  const socketRef = useRef<AgentSocket | null>(null);
+  const selectedRef = useRef<string | null>(null);
+  const noteSeq = useRef(0);
+
+  const [connection, setConnection] = useState<'connecting' | 'online' | 'offline' | 'closed'>('connecting');
+  const [status, setStatus] = useState<AgentStatus | null>(null);
+  const [offers, setOffers] = useState<Offer[]>([]);
+  const [tasks, setTasks] = useState<TaskState[]>([]);
+  const [selected, setSelectedState] = useState<string | null>(null);
+  const [notes, setNotes] = useState<Note[]>([]);
+  const [reason, setReason] = useState(NOT_READY_REASONS[0]!);
+  const [presenceBusy, setPresenceBusy] = useState(false);
+  const [answering, setAnswering] = useState<Set<string>>(new Set());
+  // The latest lists, for socket handlers (registered once) that must read before they update.
+  const tasksRef = useRef<TaskState[]>(tasks);
+  tasksRef.current = tasks;
+  const offersRef = useRef<Offer[]>(offers);
+  offersRef.current = offers;
+  const answeringRef = useRef<Set<string>>(new Set());
+
+  function select(taskId: string | null) {
+    selectedRef.current = taskId;
+    setSelectedState(taskId);
+    if (taskId) setTasks((ts) => ts.map((t) => (t.taskId === taskId && t.unread ? { ...t, unread: 0 } : t)));
+  }
+
+  function note(kind: Note['kind'], text: string) {
+    const id = ++noteSeq.current;
+    setNotes((n) => [...n.slice(-4), { id, kind, text }]);
+  }
+
+  function upsertTask(view: AgentTaskView) {
+    setTasks((ts) => {
+      const i = ts.findIndex((t) => t.taskId === view.taskId);
+      if (i < 0) return [...ts, { ...view, endedBy: null, unread: 0 }];
+      const prev = ts[i]!;
+      const next = [...ts];
+      next[i] = { ...prev, ...view, messages: mergeMessages(prev.messages, view.messages) };
+      return next;
+    });
+  }
+
+  function patchTask(taskId: string, patch: (t: TaskState) => TaskState) {
+    setTasks((ts) => ts.map((t) => (t.taskId === taskId ? patch(t) : t)));
+  }
+
+  function removeTask(taskId: string) {
+    setTasks((ts) => ts.filter((t) => t.taskId !== taskId));
+    if (selectedRef.current === taskId) select(tasksRef.current.find((t) => t.taskId !== taskId)?.taskId ?? null);
+  }
+
+  useEffect(() => {
+    const socket = connect<AgentServerToClient, AgentClientToServer>('/agent', props.session.token);
+    socketRef.current = socket;
+    socket.on('connect', () => setConnection('online'));
+    socket.on('disconnect', (why) => {
+      if (props.session.expiresAt <= Date.now()) {
+        props.onAuthLost('Your session has expired. Please sign in again.');
+        return;
+      }
+      // The server closing the session on purpose (e.g. signed in elsewhere) is not retried automatically.
+      setConnection(why === 'io server disconnect' ? 'closed' : 'offline');
+    });
+    socket.on('connect_error', (err) => {
+      if (isAuthError(err)) {
+        socket.disconnect();
+        props.onAuthLost(
+          err.message === 'TOKEN_EXPIRED' ? 'Your session has expired. Please sign in again.' : 'Please sign in again.',
+        );
+      } else setConnection('offline');
+    });
+    socket.on('hello', (e) => {
+      setStatus(e.status);
+      setOffers(e.offers);
+      setTasks((prev) =>
+        e.tasks.map((v) => {
+          const old = prev.find((t) => t.taskId === v.taskId);
+          return old
+            ? { ...old, ...v, messages: mergeMessages(old.messages, v.messages) }
+            : { ...v, endedBy: null, unread: 0 };
+        }),
+      );
+      const cur = selectedRef.current;
+      if (!cur || !e.tasks.some((t) => t.taskId === cur)) select(e.tasks[0]?.taskId ?? null);
+    });
+    socket.on('presence', (s) => setStatus(s));
+    socket.on('offer', (o) => setOffers((list) => [...list.filter((x) => x.taskId !== o.taskId), o]));
+    socket.on('offer:revoked', (e) => {
+      const had = offersRef.current.find((x) => x.taskId === e.taskId);
+      // No notice for an offer this agent is answering: its own accept/reject also revokes it.
+      if (had && !answeringRef.current.has(e.taskId) && !tasksRef.current.some((t) => t.taskId === e.taskId)) {
+        const why =
+          e.reason === 'timeout'
+            ? 'it was not answered in time'
+            : e.reason === 'abandoned'
+              ? 'the customer left'
+              : 'it is no longer available';
+        note('warn', `The chat offer from ${had.customerName} was withdrawn: ${why}.`);
+      }
+      setOffers((list) => list.filter((x) => x.taskId !== e.taskId));
+    });
+    socket.on('chat:message', (m) => {
+      setTasks((ts) =>
+        ts.map((t) =>
+          t.taskId === m.taskId
+            ? {
+                ...t,
+                messages: mergeMessages(t.messages, [m]),
+                unread: selectedRef.current === m.taskId || m.sender === 'agent' ? t.unread : t.unread + 1,
+              }
+            : t,
+        ),
+      );
+    });
+    socket.on('task:ended', (e) => {
+      const t = tasksRef.current.find((x) => x.taskId === e.taskId);
+      if (t && e.by === 'customer') note('info', `${t.customerName} left the chat. Please complete the wrap-up.`);
+      patchTask(e.taskId, (x) => ({ ...x, status: e.status, endedBy: e.by }));
+    });
+    return () => {
+      socket.disconnect();
+      socketRef.current = null;
+    };
+  }, [props.session.token]);
+
+  // A ticking clock for the offer countdowns, only while offers are shown.
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (offers.length === 0) return;
+    const t = window.setInterval(() => setNow(Date.now()), 250);
+    return () => window.clearInterval(t);
+  }, [offers.length]);
+
+  async function setPresence(state: 'ready' | 'not_ready') {
+    const socket = socketRef.current;
+    if (!socket) return;
+    setPresenceBusy(true);
+    try {
+      setStatus(await request(socket, 'presence:set', state === 'ready' ? { state } : { state, reason }));
+    } catch (err) {
+      note('error', `Could not change your status: ${describeError(err)}`);
+    } finally {
+      setPresenceBusy(false);
+    }
+  }
+
+  async function answer(offer: Offer, accept: boolean) {
+    const socket = socketRef.current;
+    if (!socket) return;
+    answeringRef.current.add(offer.taskId);
+    setAnswering((s) => new Set(s).add(offer.taskId));
+    try {
+      if (accept) {
+        const view = await request(socket, 'offer:accept', { taskId: offer.taskId });
+        upsertTask(view);
+        select(view.taskId);
+      } else {
+        await request(socket, 'offer:reject', { taskId: offer.taskId });
+      }
+    } catch (err) {
+      note('error', `Could not ${accept ? 'accept' : 'reject'} the offer: ${describeError(err)}`);
+    } finally {
+      setOffers((list) => list.filter((x) => x.taskId !== offer.taskId));
+      answeringRef.current.delete(offer.taskId);
+      setAnswering((s) => {
+        const n = new Set(s);
+        n.delete(offer.taskId);
+        return n;
+      });
+    }
+  }
+
+  const socket = socketRef.current;
+  const capacity = status?.capacity ?? 0;
+
+  return (
+    <main class="app" data-testid="agent-workspace">
+      {connection === 'offline' && (
+        <Notice kind="warn" testId="agent-connection">
+          Connection lost — reconnecting…
+        </Notice>
+      )}
+      {connection === 'closed' && (
+        <Notice kind="warn" testId="agent-connection">
+          The server closed this session (perhaps you signed in elsewhere).{' '}
+          <button
+            type="button"
+            class="linklike"
+            onClick={() => {
+              setConnection('connecting');
+              socketRef.current?.connect();
+            }}
+          >
+            Reconnect
+          </button>
+        </Notice>
+      )}
+      <div aria-live="polite">
+        {notes.map((n) => (
+          <Notice
+            key={n.id}
+            kind={n.kind}
+            testId="agent-notice"
+            onDismiss={() => setNotes((all) => all.filter((x) => x.id !== n.id))}
+          >
+            {n.text}
+          </Notice>
+        ))}
+      </div>
+
+      <div class="workspace">
+        <div>
+          <section class="card" aria-labelledby="presence-title">
+            <h2 id="presence-title">Status</h2>
+            <p class="status-line" data-testid="agent-status" data-state={status?.state ?? 'unknown'}>
+              <span class={`badge badge--${status?.state ?? 'logged_off'}`}>
+                {status ? PRESENCE_LABEL[status.state] : connection === 'online' ? '…' : 'Connecting…'}
+              </span>
+              {status?.reason && status.state === 'not_ready' && <span class="muted small">({status.reason})</span>}
+              {status && (
+                <span class="muted small" data-testid="agent-load">
+                  Chats: {status.activeTasks} / {capacity}
+                </span>
+              )}
+            </p>
+            <div class="row" role="group" aria-label="Set your status">
+              <button
+                type="button"
+                class="ok"
+                aria-pressed={status?.state === 'ready'}
+                disabled={presenceBusy || !status || connection !== 'online'}
+                onClick={() => void setPresence('ready')}
+                data-testid="agent-ready"
+              >
+                Ready
+              </button>
+              <button
+                type="button"
+                class="secondary"
+                aria-pressed={status?.state === 'not_ready'}
+                disabled={presenceBusy || !status || connection !== 'online'}
+                onClick={() => void setPresence('not_ready')}
+                data-testid="agent-not-ready"
+              >
+                Not ready
+              </button>
+              <label class="row small" for="nr-reason" style={{ flex: '1 1 10rem', flexWrap: 'nowrap' }}>
+                <span class="muted">Reason</span>
+                <select
+                  id="nr-reason"
+                  value={reason}
+                  onChange={(e) => setReason(e.currentTarget.value)}
+                  data-testid="agent-not-ready-reason"
+                >
+                  {NOT_READY_REASONS.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+          </section>
+
+          <section aria-labelledby="offers-title">
+            <h2 id="offers-title" class="visually-hidden">
+              Incoming chats
+            </h2>
+            {offers.map((o) => {
+              const left = Math.max(0, Math.ceil((o.expiresAt - now) / 1000));
+              const busy = answering.has(o.taskId);
+              return (
+                <article
+                  class="card offer"
+                  key={o.taskId}
+                  data-testid="offer-card"
+                  data-task-id={o.taskId}
+                  aria-label={`Chat offer from ${o.customerName}`}
+                >
+                  <div class="row">
+                    <strong data-testid="offer-customer">{o.customerName}</strong>
+                    <span class="badge" data-testid="offer-queue">
+                      {o.queue.name}
+                    </span>
+                    <span class="spacer" />
+                    <span class="countdown" data-testid="offer-countdown" aria-label={`${left} seconds left`}>
+                      {left}s
+                    </span>
+                  </div>
+                  <blockquote data-testid="offer-first-message">{o.firstMessage}</blockquote>
+                  <div class="row">
+                    <button
+                      type="button"
+                      class="ok"
+                      disabled={busy}
+                      onClick={() => void answer(o, true)}
+                      data-testid="offer-accept"
+                    >
+                      Accept
+                    </button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      disabled={busy}
+                      onClick={() => void answer(o, false)}
+                      data-testid="offer-reject"
+                    >
+                      Reject
+                    </button>
+                  </div>
+                </article>
+              );
+            })}
+          </section>
+        </div>
+
+        <section class="card" aria-labelledby="chats-title">
+          <h2 id="chats-title">Chats</h2>
+          {tasks.length === 0 ? (
+            <p class="muted" data-testid="agent-no-chats">
+              No active chats. {status?.state === 'ready' ? 'New chats will appear here.' : 'Set yourself Ready to receive chats.'}
+            </p>
+          ) : (
+            <>
+              <div class="tabs" role="tablist" aria-label="Active chats">
+                {tasks.map((t) => (
+                  <button
+                    type="button"
+                    role="tab"
+                    class="tab"
+                    id={`tab-${t.taskId}`}
+                    key={t.taskId}
+                    aria-selected={selected === t.taskId}
+                    aria-controls={`panel-${t.taskId}`}
+                    onClick={() => select(t.taskId)}
+                    data-testid="task-tab"
+                    data-task-id={t.taskId}
+                  >
+                    {t.customerName}
+                    {t.status === 'wrapup' && ' · wrap-up'}
+                    {t.unread > 0 && <span class="dot" aria-label={`${t.unread} unread`} />}
+                  </button>
+                ))}
+              </div>
+              {tasks.map((t) => (
+                <ChatPanel
+                  key={t.taskId}
+                  task={t}
+                  hidden={selected !== t.taskId}
+                  socket={socket}
+                  onUpdate={(patch) => patchTask(t.taskId, (x) => ({ ...x, ...patch }))}
+                  onMessages={(ms) => patchTask(t.taskId, (x) => ({ ...x, messages: mergeMessages(x.messages, ms) }))}
+                  onDone={() => removeTask(t.taskId)}
+                />
+              ))}
+            </>
+          )}
+        </section>
+      </div>
+    </main>
+  );
+}
+
+function ChatPanel(props: {
+  task: TaskState;
+  hidden: boolean;
+  socket: AgentSocket | null;
+  onUpdate: (patch: Partial<TaskState>) => void;
+  onMessages: (ms: AgentTaskView['messages']) => void;
+  onDone: () => void;
+}) {
+  const t = props.task;
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [ending, setEnding] = useState(false);
+  const [code, setCode] = useState('');
+  const [notes, setNotes] = useState('');
+  const [saving, setSaving] = useState(false);
+  const pendingRef = useRef<{ id: string; text: string } | null>(null);
+  const p = `panel-${t.taskId}`;
+
+  async function send() {
+    const text = draft.trim();
+    if (!props.socket || !text) return;
+    if (!props.socket.connected) {
+      setError('You are offline, so the message was not sent. It is still in the box; send it once the connection is back.');
+      return;
+    }
+    if (!pendingRef.current || pendingRef.current.text !== text) pendingRef.current = { id: newClientMsgId(), text };
+    setSending(true);
+    setError(null);
+    try {
+      const m = await request(props.socket, 'chat:send', { taskId: t.taskId, text, clientMsgId: pendingRef.current.id });
+      pendingRef.current = null;
+      props.onMessages([m]);
+      setDraft((d) => (d.trim() === text ? '' : d));
+    } catch (err) {
+      setError(`Message not sent: ${describeError(err)}. It is still in the box; press Send to try again.`);
+    } finally {
+      setSending(false);
+    }
+  }
+
+  async function end() {
+    if (!props.socket) return;
+    setEnding(true);
+    setError(null);
+    try {
+      const r = await request(props.socket, 'chat:end', { taskId: t.taskId });
+      props.onUpdate({ status: r.status, endedBy: 'agent' });
+    } catch (err) {
+      setError(`Could not end the chat: ${describeError(err)}`);
+    } finally {
+      setEnding(false);
+    }
+  }
+
+  async function wrapUp(e: Event) {
+    e.preventDefault();
+    if (!props.socket) return;
+    setSaving(true);
+    setError(null);
+    try {
+      await request(props.socket, 'wrapup:done', {
+        taskId: t.taskId,
+        ...(code.trim() ? { code: code.trim() } : {}),
+        ...(notes.trim() ? { notes: notes.trim() } : {}),
+      });
+      props.onDone();
+    } catch (err) {
+      setError(`Could not save the wrap-up: ${describeError(err)}`);
+      setSaving(false);
+    }
+  }
+
+  return (
+    <div
+      role="tabpanel"
+      id={p}
+      aria-labelledby={`tab-${t.taskId}`}
+      hidden={props.hidden}
+      class="chat"
+      data-testid="chat-pane"
+      data-task-id={t.taskId}
+      data-status={t.status}
+    >
+      <div class="status-line">
+        <strong>{t.customerName}</strong>
+        <span class="badge">{t.queue.name}</span>
+        <span class="muted small" data-testid="chat-status">
+          {t.status === 'assigned'
+            ? 'In conversation'
+            : t.status === 'wrapup'
+              ? t.endedBy === 'customer'
+                ? 'Customer left — wrap-up'
+                : 'Ended — wrap-up'
+              : t.status}
+        </span>
+      </div>
+      <MessageList
+        messages={t.messages}
+        own="agent"
+        testId="chat-messages"
+        label={`Messages with ${t.customerName}`}
+        visible={!props.hidden}
+      />
+      {error && (
+        <Notice kind="error" testId="chat-error" onDismiss={() => setError(null)}>
+          {error}
+        </Notice>
+      )}
+      {t.status === 'assigned' && (
+        <>
+          <Composer
+            id={`${p}-draft`}
+            label={`Reply to ${t.customerName}`}
+            value={draft}
+            onInput={setDraft}
+            onSend={() => void send()}
+            busy={sending}
+            inputTestId="chat-input"
+            sendTestId="chat-send"
+          />
+          <div class="row" style={{ marginTop: '0.5rem' }}>
+            <span class="spacer" />
+            <button type="button" class="danger" disabled={ending} onClick={() => void end()} data-testid="chat-end">
+              {ending ? 'Ending…' : 'End chat'}
+            </button>
+          </div>
+        </>
+      )}
+      {t.status === 'wrapup' && (
+        <form class="card" style={{ marginTop: '0.75rem' }} onSubmit={wrapUp} data-testid="wrapup-form">
+          <h3>Wrap-up</h3>
+          <div class="field">
+            <label for={`${p}-code`}>
+              Outcome code <span class="hint">(optional)</span>
+            </label>
+            <input
+              id={`${p}-code`}
+              type="text"
+              maxLength={40}
+              list="wrapup-codes"
+              value={code}
+              onInput={(e) => setCode(e.currentTarget.value)}
+              data-testid="wrapup-code"
+            />
+            <datalist id="wrapup-codes">
+              <option value="resolved" />
+              <option value="follow-up" />
+              <option value="escalated" />
+              <option value="no-response" />
+            </datalist>
+          </div>
+          <div class="field">
+            <label for={`${p}-notes`}>
+              Notes <span class="hint">(optional)</span>
+            </label>
+            <textarea
+              id={`${p}-notes`}
+              maxLength={2000}
+              value={notes}
+              onInput={(e) => setNotes(e.currentTarget.value)}
+              data-testid="wrapup-notes"
+            />
+          </div>
+          <button type="submit" disabled={saving} data-testid="wrapup-done">
+            {saving ? 'Saving…' : 'Done'}
+          </button>
+        </form>
+      )}
+      {(t.status === 'completed' || t.status === 'abandoned') && (
+        <div class="row" style={{ marginTop: '0.75rem' }}>
+          <span class="muted">This chat is closed.</span>
+          <button type="button" class="secondary" onClick={props.onDone} data-testid="chat-close">
+            Close
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,441 @@
+// Customer chat widget: name → topic → first message → conversation. The visitor token and the current
+// task id live in localStorage, so a reload (or a server restart) resumes the same conversation.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Socket } from 'socket.io-client';
+import type {
+  ChatMessage,
+  CustomerChatView,
+  CustomerClientToServer,
+  CustomerServerToClient,
+  TaskStatus,
+} from '../../protocol/events.js';
+import type { QueueView, VisitorTokenReply } from '../../protocol/http.js';
+import { api, describeError } from '../shared/api';
+import { newClientMsgId } from '../shared/ids';
+import { AckError, connect, isAuthError, request } from '../shared/socket';
+import { load, save } from '../shared/storage';
+import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
+
+type CustomerSocket = Socket<CustomerServerToClient, CustomerClientToServer>;
+
+interface StoredSession {
+  token: string;
+  customerId: string;
+  expiresAt: number;
+  displayName?: string;
+  taskId?: string | null;
+}
+
+const STORAGE_KEY = 'mccs.widget';
+const ENDED: TaskStatus[] = ['wrapup', 'completed', 'abandoned'];
+/** Resume errors after which the stored task is forgotten rather than retried. */
+const GONE_CODES = new Set(['NOT_FOUND', 'FORBIDDEN']);
+
+function loadSession(): StoredSession | null {
+  const s = load<StoredSession>('local', STORAGE_KEY);
+  if (!s || typeof s.token !== 'string' || typeof s.expiresAt !== 'number') return null;
+  // Tokens close to expiry are dropped: a new one is fetched when the next chat starts.
+  if (s.expiresAt - Date.now() < 60_000) return null;
+  return s;
+}
+
+type Phase = 'resuming' | 'start' | 'chat';
+type Connection = 'idle' | 'connecting' | 'online' | 'offline';
+
+export function WidgetApp() {
+  const sessionRef = useRef<StoredSession | null>(loadSession());
+  const socketRef = useRef<CustomerSocket | null>(null);
+  const taskIdRef = useRef<string | null>(sessionRef.current?.taskId ?? null);
+
+  const [phase, setPhase] = useState<Phase>(taskIdRef.current ? 'resuming' : 'start');
+  const [connection, setConnection] = useState<Connection>('idle');
+  const [queues, setQueues] = useState<QueueView[] | null>(null);
+  const [queuesError, setQueuesError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  // start form
+  const [name, setName] = useState(sessionRef.current?.displayName ?? '');
+  const [queueId, setQueueId] = useState('');
+  const [firstText, setFirstText] = useState('');
+  const [starting, setStarting] = useState(false);
+  const startIdRef = useRef<{ id: string; text: string } | null>(null);
+
+  // conversation
+  const [chat, setChat] = useState<CustomerChatView | null>(null);
+  const [endedBy, setEndedBy] = useState<'agent' | 'customer' | 'system' | null>(null);
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
+  const [sendError, setSendError] = useState<string | null>(null);
+  const pendingRef = useRef<{ id: string; text: string } | null>(null);
+  const [leaving, setLeaving] = useState(false);
+
+  function persist(patch: Partial<StoredSession>) {
+    if (!sessionRef.current) return;
+    sessionRef.current = { ...sessionRef.current, ...patch };
+    save('local', STORAGE_KEY, sessionRef.current);
+  }
+
+  function forgetTask() {
+    taskIdRef.current = null;
+    persist({ taskId: null });
+  }
+
+  function applyView(view: CustomerChatView) {
+    taskIdRef.current = view.taskId;
+    persist({ taskId: view.taskId });
+    setChat((prev) =>
+      prev && prev.taskId === view.taskId ? { ...view, messages: mergeMessages(prev.messages, view.messages) } : view,
+    );
+    if (!ENDED.includes(view.status)) setEndedBy(null);
+    setPhase('chat');
+  }
+
+  async function resume(socket: CustomerSocket) {
+    const taskId = taskIdRef.current;
+    if (!taskId) return;
+    try {
+      applyView(await request(socket, 'chat:resume', { taskId }));
+      setError(null);
+    } catch (err) {
+      if (err instanceof AckError && (err.code === 'UNAUTHENTICATED' || err.code === 'TOKEN_EXPIRED')) {
+        dropSession(socket, 'Your chat session is no longer valid. Please start a new chat.');
+      } else if (err instanceof AckError && GONE_CODES.has(err.code)) {
+        forgetTask();
+        setChat(null);
+        setPhase('start');
+        setError('Your previous chat is no longer available. You can start a new one.');
+      } else {
+        setError(`Could not restore your chat: ${describeError(err)}`);
+        setPhase((p) => (p === 'resuming' ? 'start' : p));
+      }
+    }
+  }
+
+  /** The visitor token is unusable: forget it (and the chat it owned) and offer a new chat. */
+  function dropSession(socket: CustomerSocket, message: string) {
+    socket.disconnect();
+    if (socketRef.current === socket) socketRef.current = null;
+    sessionRef.current = null;
+    save('local', STORAGE_KEY, null);
+    taskIdRef.current = null;
+    setConnection('idle');
+    setChat(null);
+    setPhase('start');
+    setError(message);
+  }
+
+  function openSocket(token: string): CustomerSocket {
+    if (socketRef.current) return socketRef.current;
+    setConnection('connecting');
+    const socket = connect<CustomerServerToClient, CustomerClientToServer>('/customer', token);
+    socketRef.current = socket;
+    socket.on('connect', () => {
+      setConnection('online');
+      // After a reconnect the server has a new socket: resuming re-joins the chat and fills any gap.
+      void resume(socket);
+    });
+    socket.on('connect_error', (err) => {
+      if (isAuthError(err)) {
+        dropSession(
+          socket,
+          err.message === 'TOKEN_EXPIRED'
+            ? 'Your chat session has expired. Please start a new chat.'
+            : 'Your chat session is no longer valid. Please start a new chat.',
+        );
+      } else {
+        setConnection('offline');
+      }
+    });
+    socket.on('disconnect', (reason) => {
+      setConnection('offline');
+      if (reason === 'io server disconnect') setError('The server closed the connection. Reload the page to reconnect.');
+    });
+    socket.on('chat:message', (m: ChatMessage) => {
+      if (m.taskId !== taskIdRef.current) return;
+      setChat((c) => (c && c.taskId === m.taskId ? { ...c, messages: mergeMessages(c.messages, [m]) } : c));
+    });
+    socket.on('chat:queued', (e) => {
+      if (e.taskId !== taskIdRef.current) return;
+      setChat((c) => (c && c.taskId === e.taskId && !ENDED.includes(c.status) ? { ...c, position: e.position } : c));
+    });
+    socket.on('chat:assigned', (e) => {
+      if (e.taskId !== taskIdRef.current) return;
+      setChat((c) => (c && c.taskId === e.taskId ? { ...c, status: 'assigned', agentName: e.agentName, position: null } : c));
+    });
+    socket.on('chat:ended', (e) => {
+      if (e.taskId !== taskIdRef.current) return;
+      setEndedBy(e.by);
+      setChat((c) =>
+        c && c.taskId === e.taskId && !ENDED.includes(c.status)
+          ? { ...c, status: e.by === 'customer' ? 'abandoned' : 'completed', position: null }
+          : c,
+      );
+    });
+    return socket;
+  }
+
+  function loadQueues() {
+    api<QueueView[]>('GET', '/api/queues')
+      .then((list) => {
+        setQueues(list);
+        setQueuesError(null);
+        if (list.length === 1) setQueueId(list[0]!.id);
+        else setQueueId((id) => (list.some((q) => q.id === id) ? id : ''));
+      })
+      .catch((err: unknown) => setQueuesError(describeError(err)));
+  }
+
+  useEffect(() => {
+    loadQueues();
+    const session = sessionRef.current;
+    if (session?.taskId) openSocket(session.token);
+    return () => {
+      socketRef.current?.disconnect();
+      socketRef.current = null;
+    };
+  }, []);
+
+  async function startChat(e: Event) {
+    e.preventDefault();
+    const text = firstText.trim();
+    if (!queueId || !text || starting) return;
+    setStarting(true);
+    setError(null);
+    try {
+      const displayName = name.trim() || undefined;
+      if (!sessionRef.current) {
+        const reply = await api<VisitorTokenReply>('POST', '/api/visitor-token', displayName ? { displayName } : {});
+        sessionRef.current = { token: reply.token, customerId: reply.customerId, expiresAt: reply.expiresAt };
+      }
+      persist({ displayName, taskId: null });
+      const socket = openSocket(sessionRef.current.token);
+      // The same clientMsgId for a retry of the same text, so a lost ack cannot start two chats.
+      if (!startIdRef.current || startIdRef.current.text !== text) startIdRef.current = { id: newClientMsgId(), text };
+      const view = await request(socket, 'chat:start', {
+        queueId,
+        text,
+        clientMsgId: startIdRef.current.id,
+        ...(displayName ? { displayName } : {}),
+      });
+      startIdRef.current = null;
+      setEndedBy(null);
+      setChat(null);
+      applyView(view);
+      setFirstText('');
+      setDraft('');
+      setSendError(null);
+    } catch (err) {
+      setError(`Could not start the chat: ${describeError(err)}`);
+    } finally {
+      setStarting(false);
+    }
+  }
+
+  async function send() {
+    const socket = socketRef.current;
+    const taskId = taskIdRef.current;
+    const text = draft.trim();
+    if (!socket || !taskId || !text || sending) return;
+    if (!socket.connected) {
+      setSendError('You are offline, so the message was not sent. It is still in the box; send it once the connection is back.');
+      return;
+    }
+    if (!pendingRef.current || pendingRef.current.text !== text) pendingRef.current = { id: newClientMsgId(), text };
+    setSending(true);
+    setSendError(null);
+    try {
+      const msg = await request(socket, 'chat:send', { taskId, text, clientMsgId: pendingRef.current.id });
+      pendingRef.current = null;
+      setChat((c) => (c && c.taskId === msg.taskId ? { ...c, messages: mergeMessages(c.messages, [msg]) } : c));
+      setDraft((d) => (d.trim() === text ? '' : d));
+    } catch (err) {
+      setSendError(`Your message was not sent: ${describeError(err)}. It is still in the box; press Send to try again.`);
+    } finally {
+      setSending(false);
+    }
+  }
+
+  async function leave() {
+    const socket = socketRef.current;
+    const taskId = taskIdRef.current;
+    if (!socket || !taskId) return;
+    setLeaving(true);
+    try {
+      const r = await request(socket, 'chat:leave', { taskId });
+      setEndedBy('customer');
+      setChat((c) => (c && c.taskId === taskId ? { ...c, status: r.status, position: null } : c));
+    } catch (err) {
+      setError(`Could not leave the chat: ${describeError(err)}`);
+    } finally {
+      setLeaving(false);
+    }
+  }
+
+  function newChat() {
+    forgetTask();
+    setChat(null);
+    setEndedBy(null);
+    setDraft('');
+    setSendError(null);
+    setError(null);
+    setPhase('start');
+    loadQueues(); // topics may have changed since the page was opened
+  }
+
+  const topic = chat && queues?.find((q) => q.id === chat.queueId);
+  const ended = chat !== null && (endedBy !== null || ENDED.includes(chat.status));
+
+  return (
+    <main class="app app--narrow">
+      <header class="row" style={{ marginBottom: '0.75rem' }}>
+        <h1>Chat with us</h1>
+        <span class="spacer" />
+        {connection === 'offline' && (
+          <span class="badge badge--wrapup" data-testid="widget-connection" role="status">
+            Reconnecting…
+          </span>
+        )}
+      </header>
+
+      {error && (
+        <Notice kind="error" testId="widget-error" onDismiss={() => setError(null)}>
+          {error}
+        </Notice>
+      )}
+
+      {phase === 'resuming' && (
+        <div class="card" data-testid="widget-resuming" role="status">
+          Restoring your conversation…
+        </div>
+      )}
+
+      {phase === 'start' && (
+        <form class="card" onSubmit={startChat} data-testid="widget-start-form" aria-labelledby="start-title">
+          <h2 id="start-title">Start a chat</h2>
+          <p class="muted small">Tell us what it is about and an agent will answer you here.</p>
+          <div class="field">
+            <label for="w-name">
+              Your name <span class="hint">(optional)</span>
+            </label>
+            <input
+              id="w-name"
+              type="text"
+              autocomplete="name"
+              maxLength={80}
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+              data-testid="widget-name"
+            />
+          </div>
+          <fieldset>
+            <legend>Topic</legend>
+            {queuesError && (
+              <Notice kind="error" testId="widget-queues-error">
+                Could not load the topics: {queuesError}
+              </Notice>
+            )}
+            {!queues && !queuesError && <p class="muted">Loading topics…</p>}
+            {queues && queues.length === 0 && <p class="muted">No topics are open right now.</p>}
+            <div class="topics" data-testid="widget-topics">
+              {queues?.map((q) => (
+                <label class="topic" key={q.id}>
+                  <input
+                    type="radio"
+                    name="topic"
+                    value={q.id}
+                    checked={queueId === q.id}
+                    onChange={() => setQueueId(q.id)}
+                    data-testid={`widget-topic-${q.id}`}
+                  />
+                  <span>
+                    <strong>{q.name}</strong>
+                    {q.description && <span class="muted small">{q.description}</span>}
+                  </span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <div class="field">
+            <label for="w-first">Your message</label>
+            <textarea
+              id="w-first"
+              rows={3}
+              maxLength={4000}
+              required
+              value={firstText}
+              onInput={(e) => setFirstText(e.currentTarget.value)}
+              data-testid="widget-first-message"
+            />
+          </div>
+          <button type="submit" disabled={starting || !queueId || !firstText.trim()} data-testid="widget-start">
+            {starting ? 'Starting…' : 'Start chat'}
+          </button>
+        </form>
+      )}
+
+      {phase === 'chat' && chat && (
+        <section class="card chat" data-testid="widget-chat" data-task-id={chat.taskId} aria-label="Conversation">
+          <div class="status-line">
+            {topic && <span class="badge">{topic.name}</span>}
+            <span
+              data-testid="widget-status"
+              data-state={ended ? 'ended' : chat.status === 'assigned' ? 'assigned' : 'queued'}
+              role="status"
+            >
+              {ended
+                ? endedBy === 'customer'
+                  ? 'You left the chat.'
+                  : 'The chat has ended.'
+                : chat.status === 'assigned'
+                  ? `Connected to ${chat.agentName ?? 'an agent'}`
+                  : chat.position
+                    ? `Waiting for an agent — you are number ${chat.position} in the queue`
+                    : 'Waiting for an agent…'}
+            </span>
+          </div>
+
+          <MessageList messages={chat.messages} own="customer" testId="widget-messages" label="Messages" />
+
+          {ended ? (
+            <div data-testid="widget-ended" style={{ marginTop: '0.75rem' }}>
+              <Notice kind="info">Chat ended. Thank you for contacting us.</Notice>
+              <button type="button" onClick={newChat} data-testid="widget-new-chat">
+                Start a new chat
+              </button>
+            </div>
+          ) : (
+            <>
+              {sendError && (
+                <Notice kind="error" testId="widget-send-error" onDismiss={() => setSendError(null)}>
+                  {sendError}
+                </Notice>
+              )}
+              <Composer
+                id="w-draft"
+                label="Type your message"
+                value={draft}
+                onInput={setDraft}
+                onSend={() => void send()}
+                busy={sending}
+                inputTestId="widget-input"
+                sendTestId="widget-send"
+              />
+              <div class="row" style={{ marginTop: '0.5rem' }}>
+                <span class="spacer" />
+                <button
+                  type="button"
+                  class="danger"
+                  onClick={() => void leave()}
+                  disabled={leaving}
+                  data-testid="widget-leave"
+                >
+                  {leaving ? 'Leaving…' : 'Leave chat'}
+                </button>
+              </div>
+            </>
+          )}
+        </section>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,5 @@
+import { render } from 'preact';
+import '../shared/styles.css';
+import { WidgetApp } from './app';
+
+render(<WidgetApp />, document.getElementById('app')!);
