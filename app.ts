@@ -14,7 +14,7 @@ import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
 import { Metrics } from './signaling/metrics.js';
 import { buildHttpApp } from './signaling/http/app.js';
 import { attachSockets } from './signaling/sockets/socket-server.js';
-import { createDisabledEngine, createJanusEngine, startJanusProcess, type MediaEngine } from './media/index.js';
+import { startMedia } from './media/index.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -46,11 +46,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
   router.on('queue:changed', (queueId) => metrics.queueWaiting.set({ queue: queueId }, router.waitingCount(queueId)));
 
-  const janus = await startJanusProcess({ janus: config.janus, dataDir: config.dataDir, logger });
-  const media: MediaEngine =
-    janus.state === 'disabled' || janus.state === 'not_installed' || janus.state === 'exited'
-      ? createDisabledEngine(janus.detail)
-      : createJanusEngine({ wsUrl: config.janus.wsUrl, logger });
+  const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
 
   const http = await buildHttpApp({
     config,
@@ -74,8 +70,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         name: 'media',
         required: false,
         check: async () => {
-          const h = await media.health();
-          return { state: h.state, detail: [h.version, h.detail].filter(Boolean).join(' — ') || janus.detail };
+          const h = await media.engine.health();
+          return { state: h.state, detail: [h.version, h.detail].filter(Boolean).join(' — ') || media.janusProcess.detail };
         },
       },
     ],
@@ -107,7 +103,6 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         chat.close();
         router.close();
         await media.close();
-        await janus.close();
         await db.destroy();
         logger.info('stopped');
       })();
