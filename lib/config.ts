@@ -139,10 +139,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       else setPath(fromEnv, v.path, Number(raw));
     } else setPath(fromEnv, v.path, raw);
   }
-  // The database and queue store are chosen by URL: a PostgreSQL URL means PostgreSQL, a Redis URL means Redis.
-  if (env.MCCS_DATABASE_URL) setPath(fromEnv, 'db', { kind: 'postgres', url: env.MCCS_DATABASE_URL });
+  // The database and queue store are chosen by URL: a PostgreSQL URL means PostgreSQL, a Redis URL
+  // means Redis. Checked here, so a wrong URL is reported under its variable's name.
+  let dbFromEnv: Config['db'] | undefined;
+  let storeFromEnv: Config['queueStore'] | undefined;
+  if (env.MCCS_DATABASE_URL) {
+    if (/^postgres(ql)?:\/\/\S+$/.test(env.MCCS_DATABASE_URL)) dbFromEnv = { kind: 'postgres', url: env.MCCS_DATABASE_URL };
+    else problems.push(`MCCS_DATABASE_URL: expected a postgres:// or postgresql:// URL, got "${redactUrl(env.MCCS_DATABASE_URL)}"`);
+  }
   if (env.MCCS_REDIS_URL) {
-    setPath(fromEnv, 'queueStore', { kind: 'redis', url: env.MCCS_REDIS_URL, keyPrefix: env.MCCS_REDIS_PREFIX ?? 'mccs:' });
+    if (/^rediss?:\/\/\S+$/.test(env.MCCS_REDIS_URL)) {
+      storeFromEnv = { kind: 'redis', url: env.MCCS_REDIS_URL, keyPrefix: env.MCCS_REDIS_PREFIX ?? 'mccs:' };
+    } else problems.push(`MCCS_REDIS_URL: expected a redis:// or rediss:// URL, got "${redactUrl(env.MCCS_REDIS_URL)}"`);
   }
 
   const merged = deepMerge(fromFile, fromEnv);
@@ -179,6 +187,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     log: { level: 'info', format: 'auto' },
   };
   const config = deepMerge(defaults, { ...merged, dataDir });
+  // A URL from the environment replaces the whole choice (no SQLite file left beside a PostgreSQL URL).
+  if (dbFromEnv) config.db = dbFromEnv;
+  if (storeFromEnv) config.queueStore = storeFromEnv;
 
   for (const error of Value.Errors(ConfigSchema, config)) {
     const variable = VARIABLES.find((v) => '/' + v.path.replaceAll('.', '/') === error.path);
@@ -189,3 +200,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
 }
 
 export const CONFIG_VARIABLES = VARIABLES.map((v) => v.name);
+
+/** A URL as it may be shown: without its password. */
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}

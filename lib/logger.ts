@@ -11,6 +11,11 @@ const SECRET_KEYS = /^(password|newPassword|token|accessToken|authorization|cook
 const redact = winston.format((info) => {
   const scrub = (value: unknown, depth: number): unknown => {
     if (!value || typeof value !== 'object' || depth > 4) return value;
+    // An Error's message and stack are not own enumerable properties: copy them, or they log as {}.
+    if (value instanceof Error) {
+      const { code } = value as { code?: unknown };
+      return { name: value.name, message: value.message, ...(code !== undefined ? { code } : {}), stack: value.stack };
+    }
     if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : scrub(v, depth + 1);

@@ -122,7 +122,7 @@ export interface AgentServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
   hello: (e: { agentId: string; displayName: string; status: AgentStatus; tasks: AgentTaskView[]; offers: Offer[] }) => void;
   offer: (o: Offer) => void;
-  'offer:revoked': (e: { taskId: string; reason: 'timeout' | 'taken' | 'abandoned' }) => void;
+  'offer:revoked': (e: { taskId: string; reason: 'timeout' | 'taken' | 'abandoned' | 'not_ready' }) => void;
   presence: (s: AgentStatus) => void;
   'chat:message': (m: ChatMessage) => void;
   'task:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system'; status: TaskStatus }) => void;

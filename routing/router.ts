@@ -24,7 +24,7 @@ export interface TaskTicket {
   enqueuedAt: number;
 }
 
-export type OfferRevokeReason = 'timeout' | 'taken' | 'abandoned' | 'rejected' | 'agent_gone';
+export type OfferRevokeReason = 'timeout' | 'taken' | 'abandoned' | 'rejected' | 'agent_gone' | 'not_ready';
 
 export type RouterEvents = {
   offer: [agentId: string, task: TaskTicket, expiresAt: number];
@@ -73,6 +73,8 @@ interface WaitingTask {
   ticket: TaskTicket;
   offer: { agentId: string; expiresAt: number; timer: NodeJS.Timeout } | null;
   rejectedAt: Map<string, number>;
+  /** Agents who let an offer of this task time out: tried again only when nobody else is free. */
+  timedOutBy: Set<string>;
 }
 
 export interface AgentSnapshot {
@@ -91,6 +93,8 @@ export class Router extends TypedEmitter<RouterEvents> {
   readonly #agents = new Map<string, AgentState>();
   /** Every waiting or offered task, by id. */
   readonly #waiting = new Map<string, WaitingTask>();
+  /** Re-match when a reject cooldown ends, so a task declined by the only agent is not forgotten. */
+  readonly #cooldownTimers = new Set<NodeJS.Timeout>();
   #dispatchScheduled = false;
   #closed = false;
 
@@ -114,7 +118,7 @@ export class Router extends TypedEmitter<RouterEvents> {
   enqueue(ticket: TaskTicket): void {
     if (!this.#queues.has(ticket.queueId)) throw new NotFoundError(`queue ${ticket.queueId}`);
     if (this.#waiting.has(ticket.id)) return;
-    this.#waiting.set(ticket.id, { ticket, offer: null, rejectedAt: new Map() });
+    this.#waiting.set(ticket.id, { ticket, offer: null, rejectedAt: new Map(), timedOutBy: new Set() });
     this.safeEmit('queue:changed', ticket.queueId);
     this.#scheduleDispatch();
   }
@@ -174,7 +178,11 @@ export class Router extends TypedEmitter<RouterEvents> {
     const agent = this.#agents.get(agentId);
     if (agent) agent.missedOffers = 0;
     this.#revoke(entry, 'rejected');
-    this.#scheduleDispatch();
+    const timer = setTimeout(() => {
+      this.#cooldownTimers.delete(timer);
+      this.#scheduleDispatch();
+    }, this.#opts.rejectCooldownMs);
+    this.#cooldownTimers.add(timer);
   }
 
   pendingOffers(agentId: string): Array<{ ticket: TaskTicket; expiresAt: number }> {
@@ -242,6 +250,13 @@ export class Router extends TypedEmitter<RouterEvents> {
     agent.presence = presence;
     agent.reason = presence === 'not_ready' ? reason : null;
     if (presence === 'ready') agent.missedOffers = 0;
+    // An agent who steps away does not keep offers: they go to the next agent now.
+    if (presence === 'not_ready') {
+      for (const taskId of [...agent.offers]) {
+        const entry = this.#waiting.get(taskId);
+        if (entry) this.#revoke(entry, 'not_ready');
+      }
+    }
     this.safeEmit('presence', agentId);
     this.#scheduleDispatch();
   }
@@ -278,6 +293,8 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.#closed = true;
     for (const w of this.#waiting.values()) if (w.offer) clearTimeout(w.offer.timer);
     for (const a of this.#agents.values()) if (a.graceTimer) clearTimeout(a.graceTimer);
+    for (const t of this.#cooldownTimers) clearTimeout(t);
+    this.#cooldownTimers.clear();
     this.#waiting.clear();
     this.#agents.clear();
     this.removeAllListeners();
@@ -308,6 +325,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     const queue = this.#queues.get(entry.ticket.queueId);
     if (!queue) return null;
     let best: AgentState | null = null;
+    let fallback: AgentState | null = null;
     for (const agent of this.#agents.values()) {
       if (agent.presence !== 'ready' || agent.connections === 0) continue;
       if (agent.tasks.size + agent.offers.size >= agent.profile.chatCapacity) continue;
@@ -315,9 +333,11 @@ export class Router extends TypedEmitter<RouterEvents> {
       const rejected = entry.rejectedAt.get(agent.profile.id);
       if (rejected !== undefined && now - rejected < this.#opts.rejectCooldownMs) continue;
       // Longest idle first; an agent already talking counts as idle since its last free moment.
-      if (!best || agent.idleSince < best.idleSince) best = agent;
+      if (entry.timedOutBy.has(agent.profile.id)) {
+        if (!fallback || agent.idleSince < fallback.idleSince) fallback = agent;
+      } else if (!best || agent.idleSince < best.idleSince) best = agent;
     }
-    return best;
+    return best ?? fallback;
   }
 
   #offer(entry: WaitingTask, agent: AgentState, now: number): void {
@@ -332,6 +352,7 @@ export class Router extends TypedEmitter<RouterEvents> {
   #offerTimedOut(taskId: string, agentId: string): void {
     const entry = this.#waiting.get(taskId);
     if (!entry || entry.offer?.agentId !== agentId) return;
+    entry.timedOutBy.add(agentId);
     this.#revoke(entry, 'timeout');
     const agent = this.#agents.get(agentId);
     if (agent && ++agent.missedOffers >= this.#opts.maxMissedOffers) {

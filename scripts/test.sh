@@ -9,5 +9,5 @@ bash scripts/ensure-services.sh
 bash scripts/npm-deps.sh
 npm run typecheck
 npm run build
-# Projects run one after another (unit, integration, e2e); within each, files run in parallel.
+# One jest run over the unit, integration and e2e projects (jest.config.js); files run in parallel.
 npm test -- --ci

@@ -24,7 +24,8 @@ export function toWireError(err: unknown, logger: Logger): MappedError {
   if (err instanceof DomainError) {
     return { status: ERROR_CODES[err.code], error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } };
   }
-  const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown; name?: string };
+  // Anything may be thrown, null and undefined included.
+  const e = (err ?? {}) as { code?: string; statusCode?: number; message?: string; validation?: unknown; name?: string };
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return { status: ERROR_CODES[mapped], error: { code: mapped, message: e.message ?? mapped } };
   // A body that is not valid JSON arrives as a SyntaxError carrying status 400.

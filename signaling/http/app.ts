@@ -67,7 +67,6 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler((err, req, reply) => {
     const mapped = toWireError(err, req.logger ?? logger);
-    if (mapped.status >= 500) req.logger?.error('request failed', { err });
     void reply.status(mapped.status).send({ error: mapped.error, requestId: req.id });
   });
   app.setNotFoundHandler((req, reply) => {

@@ -4,7 +4,6 @@
 import type { Socket } from 'socket.io';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { DomainError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Ack, WireError } from '../../protocol/events.js';
 import type { Metrics } from '../metrics.js';
@@ -87,9 +86,7 @@ export function bindEvents<S extends Record<string, TSchema>>(socket: Socket, sc
         count(event, 'ok');
         reply(event, ack, { ok: true, data });
       } catch (err) {
-        const mapped = toWireError(err, opts.logger);
-        if (!(err instanceof DomainError)) opts.logger.error('socket event failed', { event, err });
-        fail(event, ack, mapped.error);
+        fail(event, ack, toWireError(err, opts.logger.child({ event })).error);
       }
     });
   }
