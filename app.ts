@@ -8,12 +8,14 @@ import { AccountEntity, CustomerEntity, QueueEntity } from './db/entities.js';
 import { AccountService } from './accounts/account-service.js';
 import { ChatService } from './chat/chat-service.js';
 import { CustomerDirectory } from './chat/customer-directory.js';
-import { Router } from './routing/router.js';
+import { RoutingEngine } from './routing/engine.js';
+import { createQueueStore } from './routing/store/index.js';
 import { QueueDirectory } from './routing/queue-directory.js';
 import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
 import { Metrics } from './signaling/metrics.js';
 import { buildHttpApp } from './signaling/http/app.js';
 import { attachSockets } from './signaling/sockets/socket-server.js';
+import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
 
 export interface Mccs {
@@ -37,14 +39,23 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const accounts = new AccountService(db.getRepository(AccountEntity), config.routing.defaultChatCapacity);
   const bootstrapAdmin = await accounts.ensureAdmin(config.auth.adminEmail, config.auth.adminInitialPassword);
 
-  const router = new Router({ offerTimeoutMs: config.routing.offerTimeoutSeconds * 1000 });
+  const store = await createQueueStore(config.queueStore);
+  const router = new RoutingEngine(store, {
+    offerTimeoutMs: config.routing.offerTimeoutSeconds * 1000,
+    logger: logger.child({ component: 'routing' }),
+  });
   const queues = new QueueDirectory(db.getRepository(QueueEntity), router);
   await queues.seedDefaults();
   const customers = new CustomerDirectory(db.getRepository(CustomerEntity));
   const chat = new ChatService(db, router, { wrapUpMs: config.routing.wrapUpSeconds * 1000, maxOpenChatsPerCustomer: 3 }, logger.child({ component: 'chat' }));
   const { requeued } = await chat.restore();
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
-  router.on('queue:changed', (queueId) => metrics.queueWaiting.set({ queue: queueId }, router.waitingCount(queueId)));
+  router.on('queue:changed', (queueId) => {
+    router.waitingCount(queueId).then(
+      (n) => metrics.queueWaiting.set({ queue: queueId }, n),
+      () => undefined,
+    );
+  });
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
 
@@ -65,7 +76,14 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
           return { state: 'up', detail: config.db.kind };
         },
       },
-      { name: 'queueStore', required: true, check: async () => ({ state: router.closed ? 'down' : 'up', detail: config.queueStore.kind }) },
+      {
+        name: 'queueStore',
+        required: true,
+        check: async () => {
+          const h = await store.health();
+          return { state: router.closed ? 'down' : h.state, detail: [config.queueStore.kind, h.detail].filter(Boolean).join(' — ') };
+        },
+      },
       {
         name: 'media',
         required: false,
@@ -77,7 +95,9 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     ],
   });
   await http.ready();
+  const cluster = config.queueStore.kind === 'redis' ? await createClusterAdapter(config.queueStore.url, config.queueStore.keyPrefix) : null;
   const sockets = attachSockets(http.server, {
+    adapter: cluster?.adapter,
     tokens,
     chat,
     customers,
@@ -99,9 +119,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     close() {
       closing ??= (async () => {
         await sockets.close(); // also closes the HTTP listener
+        await cluster?.close();
         await http.close().catch(() => undefined);
         chat.close();
         router.close();
+        await store.close();
         await media.close();
         await db.destroy();
         logger.info('stopped');

@@ -84,7 +84,13 @@ export class AccountService {
   async ensureAdmin(email: string, presetPassword: string): Promise<{ email: string; password: string } | null> {
     if (await this.accounts.existsBy({ role: 'admin' })) return null;
     const password = presetPassword || randomBytes(12).toString('base64url');
-    await this.create({ email, displayName: 'Administrator', role: 'admin', password }, true);
+    try {
+      await this.create({ email, displayName: 'Administrator', role: 'admin', password }, true);
+    } catch (err) {
+      // Another node starting at the same moment created it first.
+      if (await this.accounts.existsBy({ role: 'admin' })) return null;
+      throw err;
+    }
     return { email, password };
   }
 

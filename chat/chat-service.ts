@@ -27,7 +27,7 @@ import type {
   Offer,
   QueueInfo,
 } from '../protocol/events.js';
-import type { Router, TaskTicket } from '../routing/router.js';
+import type { RoutingEngine, TaskTicket } from '../routing/engine.js';
 
 /** Delivery to connected clients; implemented by signaling (socket.io rooms). */
 export interface ChatNotifier {
@@ -43,6 +43,8 @@ export interface ChatServiceOptions {
 
 const OPEN: TaskRow['status'][] = ['queued', 'offered', 'assigned'];
 const MESSAGE_HISTORY_LIMIT = 500;
+/** Positions are pushed to this many waiting customers per queue; the rest learn theirs on resume. */
+const POSITION_ANNOUNCE_LIMIT = 500;
 
 export class ChatService {
   readonly #tasks: Repository<TaskRow>;
@@ -57,7 +59,7 @@ export class ChatService {
 
   constructor(
     private readonly db: DataSource,
-    private readonly router: Router,
+    private readonly router: RoutingEngine,
     private readonly opts: ChatServiceOptions,
     private readonly logger: Logger,
   ) {
@@ -72,8 +74,8 @@ export class ChatService {
       if (reason === 'rejected' || reason === 'agent_gone') return;
       this.#notify()?.toAgent(agentId, 'offer:revoked', { taskId, reason });
     });
-    router.on('presence', (agentId) => this.#notify()?.toAgent(agentId, 'presence', this.agentStatus(agentId)));
-    router.on('queue:changed', (queueId) => this.#announcePositions(queueId));
+    router.on('presence', (agentId) => void this.#sendPresence(agentId));
+    router.on('queue:changed', (queueId) => void this.#announcePositions(queueId));
     router.on('agent:logged-off', (agentId) => void this.#agentLoggedOff(agentId));
     router.onListenerError = (event, err) => logger.error('router listener failed', { event, err });
   }
@@ -84,11 +86,11 @@ export class ChatService {
 
   /** Loads queues and puts back every task that was waiting when the process stopped, in its place. */
   async restore(): Promise<{ requeued: number }> {
-    for (const q of await this.#queues.find()) this.router.setQueue({ id: q.id, requiredSkill: q.requiredSkill });
+    for (const q of await this.#queues.find()) await this.router.setQueue({ id: q.id, requiredSkill: q.requiredSkill });
     // An offer does not survive a restart: the task is simply waiting again, with its original time.
     await this.#tasks.update({ status: 'offered' }, { status: 'queued', offeredAt: null });
     const waiting = await this.#tasks.find({ where: { status: 'queued' }, order: { enqueuedAt: 'ASC' } });
-    for (const t of waiting) this.router.enqueue(ticketOf(t));
+    for (const t of waiting) await this.router.enqueue(ticketOf(t));
     for (const t of await this.#tasks.find({ where: { status: 'wrapup' } })) this.#scheduleWrapUpEnd(t);
     return { requeued: waiting.length };
   }
@@ -138,7 +140,7 @@ export class ChatService {
       await m.getRepository(TaskEntity).insert(task);
       await m.getRepository(MessageEntity).insert(message);
     });
-    this.router.enqueue(ticketOf(task));
+    await this.router.enqueue(ticketOf(task));
     this.logger.info('chat queued', { taskId: task.id, queueId: queue.id });
     return this.customerView(customerId, task.id);
   }
@@ -160,7 +162,7 @@ export class ChatService {
       queueId: task.queueId,
       status: task.status,
       agentName: agent?.displayName ?? null,
-      position: this.router.position(task.id),
+      position: await this.router.position(task.id),
       messages: await this.#history(task.id),
     };
   }
@@ -171,7 +173,7 @@ export class ChatService {
     if (task.status === 'queued' || task.status === 'offered') {
       const changed = await this.#transition(task.id, ['queued', 'offered'], { status: 'abandoned', endedAt: now, endReason: 'abandoned' });
       if (changed) {
-        this.router.remove(task.id);
+        await this.router.remove(task.id);
         this.#lastPosition.delete(task.id);
         this.logger.info('chat abandoned', { taskId, waitedMs: now - task.enqueuedAt });
         return 'abandoned';
@@ -194,36 +196,35 @@ export class ChatService {
   async agentConnected(agentId: string): Promise<{ account: AccountRow; status: AgentStatus; tasks: AgentTaskView[]; offers: Offer[] }> {
     const account = await this.#accounts.findOneByOrFail({ id: agentId });
     const held = await this.#tasks.find({ where: { agentId, status: In(['assigned', 'wrapup']) }, order: { acceptedAt: 'ASC' } });
-    this.router.agentConnected(
+    await this.router.agentConnected(
       { id: agentId, displayName: account.displayName, skills: account.skills, chatCapacity: account.chatCapacity },
       held.map((t) => t.id),
     );
     const tasks = await Promise.all(held.map((t) => this.#agentView(t)));
-    const offers = (await Promise.all(this.router.pendingOffers(agentId).map((o) => this.#offerOf(o.ticket, o.expiresAt)))).filter(
-      (o): o is Offer => o !== null,
-    );
-    return { account, status: this.agentStatus(agentId), tasks, offers };
+    const pending = await this.router.pendingOffers(agentId);
+    const offers = (await Promise.all(pending.map((o) => this.#offerOf(o.ticket, o.expiresAt)))).filter((o): o is Offer => o !== null);
+    return { account, status: await this.agentStatus(agentId), tasks, offers };
   }
 
   agentDisconnected(agentId: string): void {
     this.router.agentDisconnected(agentId);
   }
 
-  agentStatus(agentId: string): AgentStatus {
-    const s = this.router.agentSnapshot(agentId);
+  async agentStatus(agentId: string): Promise<AgentStatus> {
+    const s = await this.router.agentSnapshot(agentId);
     if (!s) return { state: 'logged_off', reason: null, activeTasks: 0, capacity: 0 };
     const state =
       s.presence === 'not_ready' ? 'not_ready' : s.activeTasks >= s.capacity ? 'busy' : 'ready';
     return { state, reason: s.reason, activeTasks: s.activeTasks, capacity: s.capacity };
   }
 
-  setPresence(agentId: string, state: 'ready' | 'not_ready', reason?: string): AgentStatus {
-    this.router.setPresence(agentId, state, reason ?? null);
+  async setPresence(agentId: string, state: 'ready' | 'not_ready', reason?: string): Promise<AgentStatus> {
+    await this.router.setPresence(agentId, state, reason ?? null);
     return this.agentStatus(agentId);
   }
 
   async accept(agentId: string, taskId: string): Promise<AgentTaskView> {
-    const ticket = this.router.accept(agentId, taskId);
+    const ticket = await this.router.accept(agentId, taskId);
     const now = Date.now();
     const changed = await this.#transition(taskId, ['queued', 'offered'], { status: 'assigned', agentId, acceptedAt: now, offeredAt: now }).catch(
       (err: unknown) => {
@@ -233,9 +234,9 @@ export class ChatService {
     );
     if (!changed) {
       // The customer left (or the write failed) between offer and accept: undo the router's assignment.
-      this.router.releaseTask(agentId, taskId);
+      await this.router.releaseTask(agentId, taskId);
       const task = await this.#tasks.findOneBy({ id: taskId });
-      if (task && task.status === 'queued') this.router.enqueue(ticket);
+      if (task && task.status === 'queued') await this.router.enqueue(ticket);
       throw new InvalidStateError('this chat is no longer waiting');
     }
     this.#lastPosition.delete(taskId);
@@ -247,8 +248,8 @@ export class ChatService {
     return this.#agentView(task);
   }
 
-  reject(agentId: string, taskId: string): void {
-    this.router.reject(agentId, taskId);
+  reject(agentId: string, taskId: string): Promise<void> {
+    return this.router.reject(agentId, taskId);
   }
 
   async agentSend(agentId: string, input: { taskId: string; text: string; clientMsgId: string }): Promise<ChatMessage> {
@@ -308,7 +309,7 @@ export class ChatService {
       completedAt: Date.now(),
     });
     if (task.agentId) {
-      this.router.releaseTask(task.agentId, task.id);
+      await this.router.releaseTask(task.agentId, task.id);
       if (changed) this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId: task.id, by: code === 'auto' ? 'system' : 'agent', status: 'completed' });
     }
   }
@@ -337,7 +338,7 @@ export class ChatService {
         }
         if (await this.#transition(task.id, ['assigned'], { status: 'queued', agentId: null, acceptedAt: null, offeredAt: null })) {
           await this.#systemMessage(task, 'Your agent was disconnected; you are back in the queue at your place.');
-          this.router.enqueue(ticketOf(task));
+          await this.router.enqueue(ticketOf(task));
         }
       }
       this.logger.info('agent logged off after disconnect grace', { agentId, requeued: held.length });
@@ -370,10 +371,24 @@ export class ChatService {
     };
   }
 
-  #announcePositions(queueId: string): void {
+  async #sendPresence(agentId: string): Promise<void> {
+    try {
+      this.#notify()?.toAgent(agentId, 'presence', await this.agentStatus(agentId));
+    } catch (err) {
+      this.logger.error('sending presence failed', { agentId, err });
+    }
+  }
+
+  async #announcePositions(queueId: string): Promise<void> {
     const notifier = this.#notify();
     if (!notifier) return;
-    const order = this.router.waitingOrder(queueId);
+    let order: TaskTicket[];
+    try {
+      order = await this.router.waitingOrder(queueId, POSITION_ANNOUNCE_LIMIT);
+    } catch (err) {
+      this.logger.error('reading queue positions failed', { queueId, err });
+      return;
+    }
     order.forEach((ticket, i) => {
       const position = i + 1;
       if (this.#lastPosition.get(ticket.id) === position) return;

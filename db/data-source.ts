@@ -25,10 +25,26 @@ export function createDataSource(db: Config['db']): DataSource {
   });
 }
 
+/** Any constant works; it names the lock every mccs node takes while migrating. */
+const MIGRATION_LOCK_ID = 7_300_517;
+
 /** Connects and brings the schema up to date. */
 export async function openDatabase(db: Config['db']): Promise<DataSource> {
   const ds = createDataSource(db);
   await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  if (db.kind !== 'postgres') {
+    await ds.runMigrations({ transaction: 'each' });
+    return ds;
+  }
+  // Several nodes may start together: a session-level advisory lock lets one migrate at a time,
+  // and the others then find nothing left to do.
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+    await runner.release();
+  }
   return ds;
 }

@@ -2,7 +2,7 @@
 import type { Repository } from 'typeorm';
 import type { QueueRow } from '../db/entities.js';
 import { DomainError } from '../lib/errors.js';
-import type { Router } from './router.js';
+import type { RoutingEngine } from './engine.js';
 
 export interface QueueSummary {
   id: string;
@@ -22,18 +22,23 @@ export const DEFAULT_QUEUES: Array<Pick<QueueRow, 'id' | 'name' | 'description'>
 export class QueueDirectory {
   constructor(
     private readonly queues: Repository<QueueRow>,
-    private readonly router: Router,
+    private readonly router: RoutingEngine,
   ) {}
 
   async seedDefaults(): Promise<void> {
     if ((await this.queues.count()) > 0) return;
     const now = Date.now();
-    await this.queues.insert(DEFAULT_QUEUES.map((q) => ({ ...q, requiredSkill: null, createdAt: now })));
+    try {
+      await this.queues.insert(DEFAULT_QUEUES.map((q) => ({ ...q, requiredSkill: null, createdAt: now })));
+    } catch (err) {
+      // Another node starting at the same moment seeded them first.
+      if ((await this.queues.count()) === 0) throw err;
+    }
   }
 
   async list(): Promise<QueueSummary[]> {
     const rows = await this.queues.find({ order: { createdAt: 'ASC', id: 'ASC' } });
-    return rows.map((q) => ({ ...q, waiting: this.router.waitingCount(q.id) }));
+    return Promise.all(rows.map(async (q) => ({ ...q, waiting: await this.router.waitingCount(q.id) })));
   }
 
   async create(input: { id: string; name: string; description?: string; requiredSkill?: string | null }): Promise<QueueSummary> {
@@ -46,7 +51,7 @@ export class QueueDirectory {
       createdAt: Date.now(),
     };
     await this.queues.insert(row);
-    this.router.setQueue({ id: row.id, requiredSkill: row.requiredSkill });
+    await this.router.setQueue({ id: row.id, requiredSkill: row.requiredSkill });
     return { ...row, waiting: 0 };
   }
 }

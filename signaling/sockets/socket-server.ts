@@ -18,6 +18,7 @@ import type { CustomerDirectory } from '../../chat/customer-directory.js';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
 import { bindEvents } from './event-binding.js';
+import type { ClusterAdapter } from './cluster-adapter.js';
 
 interface SocketData {
   principal: Principal;
@@ -30,6 +31,8 @@ export interface SocketDeps {
   logger: Logger;
   metrics: Metrics;
   maxPayloadBytes: number;
+  /** socket.io adapter for several nodes (Redis); the in-memory default when absent. */
+  adapter?: ClusterAdapter['adapter'];
 }
 
 const customerRoom = (id: string) => `customer:${id}`;
@@ -49,7 +52,13 @@ async function authenticate(socket: Socket, tokens: TokenService): Promise<Princ
 }
 
 export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: Server; notifier: ChatNotifier; close(): Promise<void> } {
-  const io = new Server(httpServer, { serveClient: false, maxHttpBufferSize: deps.maxPayloadBytes, pingInterval: 10_000, pingTimeout: 10_000 });
+  const io = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: deps.maxPayloadBytes,
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
+  });
   const customers = io.of('/customer') as Namespace<CustomerClientToServer, CustomerServerToClient, Record<string, never>, SocketData>;
   const agents = io.of('/agent') as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, SocketData>;
 
@@ -108,8 +117,8 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       {
         'presence:set': (p) => deps.chat.setPresence(agentId, p.state, p.reason),
         'offer:accept': (p) => deps.chat.accept(agentId, p.taskId),
-        'offer:reject': (p) => {
-          deps.chat.reject(agentId, p.taskId);
+        'offer:reject': async (p) => {
+          await deps.chat.reject(agentId, p.taskId);
           return { taskId: p.taskId };
         },
         'chat:send': (p) => deps.chat.agentSend(agentId, p),
