@@ -16,6 +16,7 @@ import {
   type TaskRow,
 } from '../db/entities.js';
 import { DomainError, InvalidStateError, NotFoundError } from '../lib/errors.js';
+import { TypedEmitter } from '../lib/typed-emitter.js';
 import type { Logger } from '../lib/logger.js';
 import type {
   AgentServerToClient,
@@ -41,6 +42,15 @@ export interface ChatServiceOptions {
   maxOpenChatsPerCustomer: number;
 }
 
+/** What happened to tasks, for monitoring (queue metrics, charging); listeners cannot break chat. */
+export type ChatObserverEvents = {
+  'task:queued': [e: { taskId: string; queueId: string; channel: TaskRow['channel']; at: number }];
+  'task:answered': [e: { taskId: string; queueId: string; agentId: string; at: number; waitMs: number }];
+  'task:abandoned': [e: { taskId: string; queueId: string; at: number; waitMs: number }];
+  /** Wrap-up finished: the agent's work on the task is over. */
+  'task:completed': [e: { taskId: string; queueId: string; agentId: string; at: number; handleMs: number }];
+};
+
 const OPEN: TaskRow['status'][] = ['queued', 'offered', 'assigned'];
 const MESSAGE_HISTORY_LIMIT = 500;
 /** Positions are pushed to this many waiting customers per queue; the rest learn theirs on resume. */
@@ -56,6 +66,7 @@ export class ChatService {
   readonly #lastPosition = new Map<string, number>();
   readonly #wrapUpTimers = new Map<string, NodeJS.Timeout>();
   #notifier: ChatNotifier | null = null;
+  readonly observer = new TypedEmitter<ChatObserverEvents>();
 
   constructor(
     private readonly db: DataSource,
@@ -78,6 +89,7 @@ export class ChatService {
     router.on('queue:changed', (queueId) => void this.#announcePositions(queueId));
     router.on('agent:logged-off', (agentId) => void this.#agentLoggedOff(agentId));
     router.onListenerError = (event, err) => logger.error('router listener failed', { event, err });
+    this.observer.onListenerError = (event, err) => logger.error('chat observer failed', { event, err });
   }
 
   setNotifier(notifier: ChatNotifier): void {
@@ -141,6 +153,7 @@ export class ChatService {
       await m.getRepository(MessageEntity).insert(message);
     });
     await this.router.enqueue(ticketOf(task));
+    this.observer.safeEmit('task:queued', { taskId: task.id, queueId: queue.id, channel: task.channel, at: now });
     this.logger.info('chat queued', { taskId: task.id, queueId: queue.id });
     return this.customerView(customerId, task.id);
   }
@@ -175,6 +188,7 @@ export class ChatService {
       if (changed) {
         await this.router.remove(task.id);
         this.#lastPosition.delete(task.id);
+        this.observer.safeEmit('task:abandoned', { taskId, queueId: task.queueId, at: now, waitMs: now - task.enqueuedAt });
         this.logger.info('chat abandoned', { taskId, waitedMs: now - task.enqueuedAt });
         return 'abandoned';
       }
@@ -244,6 +258,7 @@ export class ChatService {
     const agent = await this.#accounts.findOneByOrFail({ id: agentId });
     await this.#systemMessage(task, `${agent.displayName} joined the chat.`);
     this.#notify()?.toCustomer(task.customerId, 'chat:assigned', { taskId, agentName: agent.displayName });
+    this.observer.safeEmit('task:answered', { taskId, queueId: task.queueId, agentId, at: now, waitMs: now - task.enqueuedAt });
     this.logger.info('chat accepted', { taskId, agentId, waitedMs: now - task.enqueuedAt });
     return this.#agentView(task);
   }
@@ -302,12 +317,18 @@ export class ChatService {
   async #completeWrapUp(task: TaskRow, code: string | null, notes: string | null): Promise<void> {
     clearTimeout(this.#wrapUpTimers.get(task.id));
     this.#wrapUpTimers.delete(task.id);
+    const completedAt = Date.now();
     const changed = await this.#transition(task.id, ['wrapup'], {
       status: 'completed',
       wrapUpCode: code,
       wrapUpNotes: notes,
-      completedAt: Date.now(),
+      completedAt,
     });
+    if (changed && task.agentId) {
+      // Handle time: from answer to the end of wrap-up (talk + after-contact work).
+      const handleMs = completedAt - (task.acceptedAt ?? task.endedAt ?? completedAt);
+      this.observer.safeEmit('task:completed', { taskId: task.id, queueId: task.queueId, agentId: task.agentId, at: completedAt, handleMs });
+    }
     if (task.agentId) {
       await this.router.releaseTask(task.agentId, task.id);
       if (changed) this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId: task.id, by: code === 'auto' ? 'system' : 'agent', status: 'completed' });
