@@ -11,6 +11,7 @@ import { CustomerDirectory } from './chat/customer-directory.js';
 import { RoutingEngine } from './routing/engine.js';
 import { createQueueStore } from './routing/store/index.js';
 import { QueueDirectory } from './routing/queue-directory.js';
+import { admit } from './routing/admission.js';
 import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
 import { Metrics } from './signaling/metrics.js';
 import { buildHttpApp } from './signaling/http/app.js';
@@ -47,7 +48,17 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const queues = new QueueDirectory(db.getRepository(QueueEntity), router);
   await queues.seedDefaults();
   const customers = new CustomerDirectory(db.getRepository(CustomerEntity));
-  const chat = new ChatService(db, router, { wrapUpMs: config.routing.wrapUpSeconds * 1000, maxOpenChatsPerCustomer: 3 }, logger.child({ component: 'chat' }));
+  await queues.loadIntoEngine();
+  const chat = new ChatService(
+    db,
+    router,
+    {
+      wrapUpMs: config.routing.wrapUpSeconds * 1000,
+      maxOpenChatsPerCustomer: 3,
+      admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
+    },
+    logger.child({ component: 'chat' }),
+  );
   const { requeued } = await chat.restore();
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
   router.on('queue:changed', (queueId) => {

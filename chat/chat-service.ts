@@ -38,6 +38,8 @@ export interface ChatNotifier {
 
 export interface ChatServiceOptions {
   wrapUpMs: number;
+  /** The queue that takes a new task asking for `queueId` (opening hours, limits, overflow); throws a clear error otherwise. */
+  admit: (queueId: string, now: number) => Promise<string>;
   /** Open chats one customer may have at once; more is refused, so one visitor cannot flood a queue. */
   maxOpenChatsPerCustomer: number;
 }
@@ -96,9 +98,8 @@ export class ChatService {
     this.#notifier = notifier;
   }
 
-  /** Loads queues and puts back every task that was waiting when the process stopped, in its place. */
+  /** Puts back every task that was waiting when the process stopped, in its place (queues are loaded first). */
   async restore(): Promise<{ requeued: number }> {
-    for (const q of await this.#queues.find()) await this.router.setQueue({ id: q.id, requiredSkill: q.requiredSkill });
     // An offer does not survive a restart: the task is simply waiting again, with its original time.
     await this.#tasks.update({ status: 'offered' }, { status: 'queued', offeredAt: null });
     const waiting = await this.#tasks.find({ where: { status: 'queued' }, order: { enqueuedAt: 'ASC' } });
@@ -117,15 +118,20 @@ export class ChatService {
     const retried = await this.#messages.findOneBy({ senderId: customerId, clientMsgId: input.clientMsgId, sender: 'customer' });
     if (retried) return this.customerView(customerId, retried.taskId);
 
-    const queue = await this.#queues.findOneBy({ id: input.queueId });
-    if (!queue) throw new NotFoundError(`topic ${input.queueId}`);
     const open = await this.#tasks.countBy({ customerId, status: In(OPEN) });
     if (open >= this.opts.maxOpenChatsPerCustomer) {
       throw new DomainError('CONFLICT', `you already have ${open} open chats; finish one first`);
     }
+    const now = Date.now();
+    const queue = await this.#queues.findOneBy({ id: await this.opts.admit(input.queueId, now) });
+    if (!queue) throw new NotFoundError(`topic ${input.queueId}`);
     const customer = await this.#customer(customerId);
     const name = input.displayName?.trim() || customer.displayName || 'Visitor';
-    const now = Date.now();
+    // The customer's previous agent is offered the chat first (for as long as the queue says).
+    const previous = await this.#tasks.findOne({
+      where: { customerId, status: In(['completed', 'wrapup']) },
+      order: { acceptedAt: 'DESC' },
+    });
     const task: TaskRow = {
       id: randomUUID(),
       channel: 'chat',
@@ -143,6 +149,7 @@ export class ChatService {
       wrapUpCode: null,
       wrapUpNotes: null,
       completedAt: null,
+      requirements: previous?.agentId ? { preferredAgentId: previous.agentId } : null,
     };
     const message = newMessage(task.id, 'customer', customerId, name, input.text, input.clientMsgId, now);
     await this.db.transaction(async (m) => {
@@ -491,7 +498,14 @@ export class ChatService {
 }
 
 function ticketOf(t: TaskRow): TaskTicket {
-  return { id: t.id, queueId: t.queueId, priority: t.priority, enqueuedAt: t.enqueuedAt };
+  return {
+    id: t.id,
+    queueId: t.queueId,
+    priority: t.priority,
+    enqueuedAt: t.enqueuedAt,
+    channel: t.channel,
+    ...(t.requirements ? { requirements: { ...t.requirements, skills: t.requirements.skills ?? [] } } : {}),
+  };
 }
 
 function newMessage(

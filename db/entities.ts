@@ -58,6 +58,22 @@ export interface QueueRow {
   description: string;
   requiredSkill: string | null;
   createdAt: number;
+  strategy: string;
+  skills: Array<{ skill: string; minLevel: number }>;
+  languages: string[];
+  /** An eligibility rule (routing/eligibility.ts), validated by the admin API. */
+  rule: object | null;
+  /** Relaxation steps (routing/relaxation.ts). */
+  relaxation: object[];
+  linearOrder: string[];
+  weights: Record<string, number>;
+  ringAllWidth: number | null;
+  preferredAgentSeconds: number;
+  maxWaiting: number | null;
+  overflowQueueId: string | null;
+  /** Opening hours (routing/business-hours.ts); null: always open. */
+  businessHours: object | null;
+  closedAction: 'refuse' | 'overflow' | 'wait';
 }
 
 export const QueueEntity = new EntitySchema<QueueRow>({
@@ -69,6 +85,19 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     description: { type: 'varchar', length: 300, default: '' },
     requiredSkill: { type: 'varchar', length: 40, nullable: true, name: 'required_skill' },
     createdAt: { ...timeColumn(), name: 'created_at' },
+    strategy: { type: 'varchar', length: 32, default: 'longest_idle' },
+    skills: { type: 'text', nullable: true, transformer: jsonText<Array<{ skill: string; minLevel: number }>>([]) },
+    languages: { type: 'text', nullable: true, transformer: jsonText<string[]>([]) },
+    rule: { type: 'text', nullable: true, transformer: jsonText<object | null>(null) },
+    relaxation: { type: 'text', nullable: true, transformer: jsonText<object[]>([]) },
+    linearOrder: { type: 'text', nullable: true, name: 'linear_order', transformer: jsonText<string[]>([]) },
+    weights: { type: 'text', nullable: true, transformer: jsonText<Record<string, number>>({}) },
+    ringAllWidth: { type: 'integer', nullable: true, name: 'ring_all_width' },
+    preferredAgentSeconds: { type: 'integer', default: 0, name: 'preferred_agent_seconds' },
+    maxWaiting: { type: 'integer', nullable: true, name: 'max_waiting' },
+    overflowQueueId: { type: 'varchar', length: 40, nullable: true, name: 'overflow_queue_id' },
+    businessHours: { type: 'text', nullable: true, name: 'business_hours', transformer: jsonText<object | null>(null) },
+    closedAction: { type: 'varchar', length: 16, default: 'wait', name: 'closed_action' },
   },
 });
 
@@ -108,6 +137,15 @@ export interface TaskRow {
   wrapUpCode: string | null;
   wrapUpNotes: string | null;
   completedAt: number | null;
+  /** The task's own routing needs (language, skills, budget, previous agent); null for none. */
+  requirements: TaskRequirementsRow | null;
+}
+
+export interface TaskRequirementsRow {
+  language?: string | null;
+  skills?: Array<{ skill: string; minLevel: number }>;
+  budgetPerMinuteMinor?: number | null;
+  preferredAgentId?: string | null;
 }
 
 export const TaskEntity = new EntitySchema<TaskRow>({
@@ -130,6 +168,7 @@ export const TaskEntity = new EntitySchema<TaskRow>({
     wrapUpCode: { type: 'varchar', length: 40, nullable: true, name: 'wrap_up_code' },
     wrapUpNotes: { type: 'text', nullable: true, name: 'wrap_up_notes' },
     completedAt: { ...timeColumn(true), name: 'completed_at' },
+    requirements: { type: 'text', nullable: true, transformer: jsonText<TaskRequirementsRow | null>(null) },
   },
   indices: [
     { name: 'idx_tasks_status', columns: ['status'] },

@@ -65,19 +65,59 @@ export const QueueView = Type.Object({
   description: Type.String(),
   requiredSkill: Type.Union([Type.String(), Type.Null()]),
   waiting: Type.Integer(),
+  /** Within opening hours now. */
+  open: Type.Boolean(),
 });
 export type QueueView = Static<typeof QueueView>;
 
-export const CreateQueueBody = Type.Object(
-  {
-    id: Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$' }),
-    name: Type.String({ minLength: 1, maxLength: 80 }),
-    description: Type.Optional(Type.String({ maxLength: 300 })),
-    requiredSkill: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' }), Type.Null()])),
-  },
+const SkillName = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' });
+const QueueId = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$' });
+const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** Routing settings of a queue. Shapes are checked here; rules, steps and hours also semantically by the server. */
+export const QueueSettingsFields = {
+  name: Type.String({ minLength: 1, maxLength: 80 }),
+  description: Type.String({ maxLength: 300 }),
+  requiredSkill: Nullable(SkillName),
+  strategy: Type.Union(
+    ['longest_idle', 'least_occupied', 'round_robin', 'ring_all', 'linear', 'best_skill', 'best_rating_in_budget', 'weighted_random'].map((s) =>
+      Type.Literal(s),
+    ),
+  ),
+  skills: Type.Array(Type.Object({ skill: SkillName, minLevel: Type.Integer({ minimum: 0, maximum: 10 }) }, { additionalProperties: false }), { maxItems: 20 }),
+  languages: Type.Array(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$' }), { maxItems: 20 }),
+  /** An eligibility rule over agent attributes, e.g. {"all":[{"attr":"region","in":["eu"]}]} (docs/routing.md). */
+  rule: Nullable(Type.Object({}, { additionalProperties: true })),
+  /** Relaxation steps: [{"afterSeconds":30,"lowerSkillLevelBy":1,"addQueues":["general"],"widenLanguage":true}]. */
+  relaxation: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 10 }),
+  linearOrder: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }),
+  weights: Type.Record(Type.String({ maxLength: 64 }), Type.Number({ minimum: 0, maximum: 1000 })),
+  ringAllWidth: Nullable(Type.Integer({ minimum: 1, maximum: 100 })),
+  preferredAgentSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
+  maxWaiting: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  overflowQueueId: Nullable(QueueId),
+  /** {"timeZone":"Europe/Helsinki","week":{"mon":[["09:00","17:00"]]},"closedDates":["2026-12-24"]} */
+  businessHours: Nullable(Type.Object({}, { additionalProperties: true })),
+  closedAction: Type.Union([Type.Literal('refuse'), Type.Literal('overflow'), Type.Literal('wait')]),
+};
+
+export const QueueConfigView = Type.Object({
+  id: Type.String(),
+  createdAt: Type.Integer(),
+  waiting: Type.Integer(),
+  open: Type.Boolean(),
+  ...QueueSettingsFields,
+});
+
+export const CreateQueueBody = Type.Composite(
+  [Type.Object({ id: QueueId, name: QueueSettingsFields.name }), Type.Partial(Type.Omit(Type.Object(QueueSettingsFields), ['name']))],
   { additionalProperties: false },
 );
 export type CreateQueueBody = Static<typeof CreateQueueBody>;
+
+export const UpdateQueueBody = Type.Partial(Type.Object(QueueSettingsFields), { additionalProperties: false, minProperties: 1 });
+export type UpdateQueueBody = Static<typeof UpdateQueueBody>;
+
 
 export const ErrorReply = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), data: Type.Optional(Type.Any()) }),

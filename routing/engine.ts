@@ -9,10 +9,37 @@ import { TypedEmitter } from '../lib/typed-emitter.js';
 import { InvalidStateError, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { AgentAvailability, Channel, QueueStore, QueuedTask, Reservation } from './store/queue-store.js';
+import {
+  isEligible,
+  queuesForAgent,
+  type AgentProfile as EligibilityProfile,
+  type EligibilityRule,
+  type QueueEligibility,
+  type SkillRequirement,
+  type TaskRequirements,
+} from './eligibility.js';
+import { effectiveRequirements, nextRelaxationAt, type RelaxationStep } from './relaxation.js';
+import { offersAtOnce, preferredWindowEndsAt, rankCandidates, seededRandom, type Candidate, type StrategyName } from './strategies.js';
 
 export interface RoutingQueue {
   id: string;
-  requiredSkill: string | null;
+  /** Shorthand for skills: [{ skill, minLevel: 1 }]. */
+  requiredSkill?: string | null;
+  /** Skills every agent of the queue has, at least at these levels. */
+  skills?: SkillRequirement[];
+  /** Agents must speak one of these (empty: any). */
+  languages?: string[];
+  /** A condition over agent attributes (see eligibility.ts). */
+  rule?: EligibilityRule | null;
+  strategy?: StrategyName;
+  relaxation?: RelaxationStep[];
+  ringAllWidth?: number;
+  /** Agent order for linear and round-robin. */
+  linearOrder?: string[];
+  /** weighted_random: weight per agent id. */
+  weights?: Record<string, number>;
+  /** How long only the customer's previous agent is offered a task (s). */
+  preferredAgentSeconds?: number;
 }
 
 export interface AgentProfile {
@@ -20,6 +47,10 @@ export interface AgentProfile {
   displayName: string;
   skills: Array<{ skill: string; level: number }>;
   chatCapacity: number;
+  languages?: string[];
+  attributes?: EligibilityProfile['attributes'];
+  rating?: number | null;
+  pricePerMinuteMinor?: number | null;
 }
 
 export interface TaskTicket {
@@ -28,7 +59,12 @@ export interface TaskTicket {
   priority: number;
   enqueuedAt: number;
   channel?: Channel;
+  /** What the task asks beyond its queue (language, skills, budget, the previous agent). */
+  requirements?: Partial<TaskRequirements>;
 }
+
+/** Profiles of agents by id, for ranking agents this node does not host (another node's). */
+export type ProfileLoader = (agentIds: string[]) => Promise<Map<string, EligibilityProfile>>;
 
 export type OfferRevokeReason = 'timeout' | 'taken' | 'abandoned' | 'rejected' | 'agent_gone' | 'not_ready';
 
@@ -54,8 +90,13 @@ export interface EngineOptions {
   sweepIntervalMs: number;
   /** How many waiting tasks per queue one pass looks at, and candidates per task. */
   scanDepth: number;
+  /** Candidates fetched for strategies that must see every ready agent (not only the longest idle). */
+  wideScanDepth: number;
+  /** Seed for weighted random, so a run can be replayed. */
+  randomSeed: number;
   now?: () => number;
   logger?: Logger;
+  loadProfiles?: ProfileLoader;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -65,7 +106,39 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   rejectCooldownMs: 60_000,
   sweepIntervalMs: 1_000,
   scanDepth: 50,
+  wideScanDepth: 2_000,
+  randomSeed: 1,
 };
+
+/** Strategies whose order depends only on what the store returns (longest idle first). */
+const STORE_ORDERED: ReadonlySet<StrategyName> = new Set(['longest_idle', 'ring_all']);
+
+function queueSkills(q: RoutingQueue): SkillRequirement[] {
+  if (q.skills && q.skills.length > 0) return q.skills;
+  return q.requiredSkill ? [{ skill: q.requiredSkill, minLevel: 1 }] : [];
+}
+
+/** The queue's membership test, at the lowest skill level its relaxation steps can reach. */
+function membershipOf(q: RoutingQueue): QueueEligibility {
+  const lowest = (q.relaxation ?? []).reduce((sum, step) => sum + (step.lowerSkillLevelBy ?? 0), 0);
+  return {
+    id: q.id,
+    skills: queueSkills(q).map((s) => ({ skill: s.skill, minLevel: Math.max(0, s.minLevel - lowest) })),
+    languages: q.languages ?? [],
+    rule: q.rule ?? null,
+  };
+}
+
+function eligibilityProfile(p: AgentProfile): EligibilityProfile {
+  return {
+    id: p.id,
+    skills: p.skills,
+    languages: p.languages ?? [],
+    attributes: p.attributes ?? {},
+    rating: p.rating ?? null,
+    pricePerMinuteMinor: p.pricePerMinuteMinor ?? null,
+  };
+}
 
 /** Capacity per channel from an agent's profile; calls and video are one at a time. */
 function capacityOf(profile: AgentProfile): Partial<Record<Channel, number>> {
@@ -93,6 +166,8 @@ interface TaskMemory {
   rejectedAt: Map<string, number>;
   /** Agents who let an offer of this task time out: tried again only when nobody else is free. */
   timedOutBy: Set<string>;
+  /** When a re-match is already scheduled (relaxation step or end of the preferred-agent window). */
+  rematchAt?: number;
 }
 
 const offerKey = (taskId: string, agentId: string) => `${taskId}\u0000${agentId}`;
@@ -106,6 +181,11 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   readonly #offerTimers = new Map<string, NodeJS.Timeout>();
   readonly #memory = new Map<string, TaskMemory>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Task requirements known to this node (tasks enqueued elsewhere fall back to their queue's). */
+  readonly #requirements = new Map<string, Partial<TaskRequirements>>();
+  /** Round-robin memory: the agent each queue served last. */
+  readonly #lastServed = new Map<string, string>();
+  readonly #random: () => number;
   readonly #sweeper: NodeJS.Timeout;
   #passRunning = false;
   #passAgain = false;
@@ -116,6 +196,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     this.#store = store;
     this.#opts = { ...DEFAULT_ENGINE_OPTIONS, ...opts };
     this.#now = opts.now ?? Date.now;
+    this.#random = seededRandom(this.#opts.randomSeed);
     this.#sweeper = setInterval(() => this.#background(this.#sweep()), this.#opts.sweepIntervalMs);
     this.#sweeper.unref();
   }
@@ -142,6 +223,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
 
   async enqueue(ticket: TaskTicket): Promise<void> {
     if (!this.#queues.has(ticket.queueId)) throw new NotFoundError(`queue ${ticket.queueId}`);
+    if (ticket.requirements) this.#requirements.set(ticket.id, ticket.requirements);
     await this.#store.enqueue(toQueued(ticket));
     this.safeEmit('queue:changed', ticket.queueId);
     await this.#matchTask(toQueued(ticket));
@@ -152,7 +234,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const task = await this.#store.getTask(taskId);
     const { removed, cancelled } = await this.#store.removeTask(taskId);
     for (const r of cancelled) this.#offerEnded(r, 'abandoned');
-    this.#memory.delete(taskId);
+    this.#forget(taskId);
     if (removed && task) this.safeEmit('queue:changed', task.queueId);
     return removed;
   }
@@ -182,7 +264,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!task || !result.ok) throw new InvalidStateError('this offer is no longer valid');
     this.#clearOfferTimer(taskId, agentId);
     for (const r of result.cancelled) this.#offerEnded(r, 'taken');
-    this.#memory.delete(taskId);
+    this.#forget(taskId);
+    this.#lastServed.set(task.queueId, agentId);
     const local = this.#agents.get(agentId);
     if (local) local.missedOffers = 0;
     this.safeEmit('queue:changed', task.queueId);
@@ -326,10 +409,61 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   /** Finds an agent for one task and reserves it; false when nobody could take it now. */
   async #matchTask(task: QueuedTask): Promise<boolean> {
     if (this.#closed) return false;
+    const queue = this.#queues.get(task.queueId);
+    if (!queue) return false;
     const now = this.#now();
-    const candidates = await this.#store.availableAgents(task.queueId, task.channel, this.#opts.scanDepth);
-    for (const agent of this.#order(task, candidates, now)) {
-      const result = await this.#store.reserve(task.taskId, agent.agentId, now + this.#opts.offerTimeoutMs);
+    const strategy = queue.strategy ?? 'longest_idle';
+    const own = this.#requirements.get(task.taskId) ?? {};
+    const base: TaskRequirements = { ...own, skills: [...queueSkills(queue), ...(own.skills ?? [])], language: own.language ?? null };
+    const effective = effectiveRequirements({ queueId: task.queueId, enqueuedAt: task.enqueuedAt, requirements: base }, queue.relaxation ?? [], now - task.enqueuedAt);
+
+    // Candidates from the task's queue and any queue relaxation has added, without duplicates.
+    const depth = STORE_ORDERED.has(strategy) ? this.#opts.scanDepth : this.#opts.wideScanDepth;
+    const seen = new Set<string>();
+    const available: AgentAvailability[] = [];
+    for (const queueId of effective.queues) {
+      for (const a of await this.#store.availableAgents(queueId, task.channel, depth)) {
+        if (!seen.has(a.agentId)) available.push(a), seen.add(a.agentId);
+      }
+    }
+    if (available.length === 0) return false;
+
+    const profiles = await this.#profiles(available.map((a) => a.agentId));
+    const candidates: Candidate[] = [];
+    for (const a of available) {
+      const profile = profiles.get(a.agentId);
+      // Queue membership was checked when the agent joined; the task's own (relaxed) needs are checked here.
+      if (profile && !isEligible(profile, effective.requirements, null)) continue;
+      candidates.push({ availability: a, profile: profile ?? { id: a.agentId, skills: [], languages: [], attributes: {}, rating: null, pricePerMinuteMinor: null } });
+    }
+    const ctx = {
+      now,
+      channel: task.channel,
+      requirements: effective.requirements,
+      enqueuedAt: task.enqueuedAt,
+      preferredForMs: (queue.preferredAgentSeconds ?? 0) * 1000,
+      linearOrder: queue.linearOrder,
+      lastServedAgentId: this.#lastServed.get(task.queueId) ?? null,
+      weights: queue.weights,
+      random: this.#random,
+      ringAllWidth: queue.ringAllWidth,
+    };
+    this.#scheduleRematch(task, queue, ctx);
+    const ranked = this.#order(task, rankCandidates(strategy, candidates, ctx).map((c) => c.availability), now);
+    const expiresAt = now + this.#opts.offerTimeoutMs;
+
+    if (strategy === 'ring_all') {
+      // Several agents at once; the first to accept wins and the others' offers are withdrawn.
+      let offered = false;
+      for (const agent of ranked.slice(0, offersAtOnce(strategy, ctx, ranked.length))) {
+        const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { shared: true });
+        if (result.ok) this.#offerMade(result.reservation, task), (offered = true);
+        else if (result.reason === 'task_not_waiting' || result.reason === 'task_reserved') break;
+      }
+      return offered;
+    }
+    for (const agent of ranked) {
+      const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt);
       if (result.ok) {
         this.#offerMade(result.reservation, task);
         return true;
@@ -338,6 +472,44 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       if (result.reason === 'task_reserved' || result.reason === 'task_not_waiting') return false;
     }
     return false;
+  }
+
+  /** Profiles for ranking: agents on this node from memory, others from the loader. */
+  async #profiles(agentIds: string[]): Promise<Map<string, EligibilityProfile>> {
+    const out = new Map<string, EligibilityProfile>();
+    const missing: string[] = [];
+    for (const id of agentIds) {
+      const local = this.#agents.get(id);
+      if (local) out.set(id, eligibilityProfile(local.profile));
+      else missing.push(id);
+    }
+    if (missing.length > 0 && this.#opts.loadProfiles) {
+      for (const [id, p] of await this.#opts.loadProfiles(missing)) out.set(id, p);
+    }
+    return out;
+  }
+
+  /** A task whose relaxation step or preferred-agent window is still ahead gets matched again then. */
+  #scheduleRematch(task: QueuedTask, queue: RoutingQueue, ctx: Parameters<typeof preferredWindowEndsAt>[0]): void {
+    const memory = this.#memoryOf(task.taskId);
+    const times = [nextRelaxationAt(task, queue.relaxation ?? [], ctx.now), preferredWindowEndsAt(ctx)].filter((t): t is number => t !== null);
+    if (times.length === 0) return;
+    const at = Math.min(...times);
+    if (memory.rematchAt !== undefined && memory.rematchAt <= at) return;
+    memory.rematchAt = at;
+    this.#after(Math.max(0, at - this.#now()), () => {
+      if (memory.rematchAt === at) memory.rematchAt = undefined;
+      this.#background(
+        this.#store.getTask(task.taskId).then(async (t) => {
+          if (t && (await this.#store.reservationsOfTask(t.taskId)).length === 0) await this.#matchTask(t);
+        }),
+      );
+    });
+  }
+
+  #forget(taskId: string): void {
+    this.#memory.delete(taskId);
+    this.#requirements.delete(taskId);
   }
 
   /** An agent has a free slot: gives it the best waiting task across its queues (oldest first). */
@@ -356,11 +528,11 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   }
 
   /** Candidates in the order to try: cooled-down rejecters out, timed-out agents last. */
-  #order(task: QueuedTask, candidates: AgentAvailability[], now: number): AgentAvailability[] {
+  #order<A extends { agentId: string }>(task: QueuedTask, candidates: A[], now: number): A[] {
     const memory = this.#memory.get(task.taskId);
     if (!memory) return candidates;
-    const fresh: AgentAvailability[] = [];
-    const timedOut: AgentAvailability[] = [];
+    const fresh: A[] = [];
+    const timedOut: A[] = [];
     for (const c of candidates) {
       const rejected = memory.rejectedAt.get(c.agentId);
       if (rejected !== undefined && now - rejected < this.#opts.rejectCooldownMs) continue;
@@ -457,9 +629,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   }
 
   async #putAgent(profile: AgentProfile, presence: AgentAvailability['presence'], reason: string | null, idleSince: number): Promise<void> {
-    const queues = [...this.#queues.values()]
-      .filter((q) => !q.requiredSkill || profile.skills.some((s) => s.skill === q.requiredSkill))
-      .map((q) => q.id);
+    const queues = queuesForAgent(eligibilityProfile(profile), [...this.#queues.values()].map(membershipOf));
     await this.#store.putAgent({ agentId: profile.id, presence, reason, capacity: capacityOf(profile), idleSince, queues });
   }
 

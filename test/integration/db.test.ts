@@ -47,6 +47,7 @@ function task(overrides: Partial<TaskRow> = {}): TaskRow {
     wrapUpCode: null,
     wrapUpNotes: null,
     completedAt: null,
+    requirements: null,
     ...overrides,
   };
 }
