@@ -12,6 +12,8 @@ import { RoutingEngine } from './routing/engine.js';
 import { createQueueStore } from './routing/store/index.js';
 import { QueueDirectory } from './routing/queue-directory.js';
 import { admit } from './routing/admission.js';
+import { QueueMonitor, routingSource } from './routing/queue-monitor.js';
+import { exportQueueMetrics } from './signaling/queue-metrics-exporter.js';
 import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
 import { Metrics } from './signaling/metrics.js';
 import { buildHttpApp } from './signaling/http/app.js';
@@ -61,6 +63,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   );
   const { requeued } = await chat.restore();
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
+  const queueMonitor = new QueueMonitor(
+    { chat: chat.observer, ...routingSource(router), queueIds: async () => (await queues.list()).map((q) => q.id) },
+    { logger: logger.child({ component: 'queue-monitor' }) },
+  );
+  exportQueueMetrics(metrics.registry, queueMonitor);
   router.on('queue:changed', (queueId) => {
     router.waitingCount(queueId).then(
       (n) => metrics.queueWaiting.set({ queue: queueId }, n),
@@ -78,6 +85,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     accounts,
     queues,
     customers,
+    chat,
+    queueMonitor,
     readiness: [
       {
         name: 'database',
@@ -115,6 +124,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     logger,
     metrics,
     maxPayloadBytes: config.http.bodyLimitBytes,
+    queueMonitor,
   });
   chat.setNotifier(sockets.notifier);
   await http.listen({ host: config.http.host, port: config.http.port });
@@ -133,6 +143,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         await cluster?.close();
         await http.close().catch(() => undefined);
         chat.close();
+        queueMonitor.close();
         router.close();
         await store.close();
         await media.close();

@@ -205,6 +205,7 @@ export class ChatService {
         await this.#systemMessage(task, 'The customer left the chat.');
         this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId, by: 'customer', status: 'wrapup' });
         this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
+        void this.#sendPresence(task.agentId);
         return 'wrapup';
       }
     }
@@ -234,9 +235,33 @@ export class ChatService {
   async agentStatus(agentId: string): Promise<AgentStatus> {
     const s = await this.router.agentSnapshot(agentId);
     if (!s) return { state: 'logged_off', reason: null, activeTasks: 0, capacity: 0 };
-    const state =
-      s.presence === 'not_ready' ? 'not_ready' : s.activeTasks >= s.capacity ? 'busy' : 'ready';
+    // CSTA-style: not ready wins; work held only in wrap-up is "working after call"; full is busy.
+    const wrappingUp = s.activeTasks > 0 ? await this.#tasks.countBy({ agentId, status: 'wrapup' }) : 0;
+    const state: AgentStatus['state'] =
+      s.presence === 'not_ready'
+        ? 'not_ready'
+        : s.activeTasks > 0 && wrappingUp >= s.activeTasks
+          ? 'wrapup'
+          : s.activeTasks >= s.capacity
+            ? 'busy'
+            : 'ready';
     return { state, reason: s.reason, activeTasks: s.activeTasks, capacity: s.capacity };
+  }
+
+  /** A supervisor changes a waiting task's priority: its place changes at once. */
+  async setPriority(taskId: string, priority: number): Promise<{ taskId: string; priority: number; position: number | null }> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (!task) throw new NotFoundError('task');
+    if (!(await this.#transition(taskId, ['queued', 'offered'], { priority }))) throw new InvalidStateError('only a waiting task can change priority');
+    await this.router.setPriority(taskId, task.queueId, priority);
+    this.logger.info('task priority changed', { taskId, from: task.priority, to: priority });
+    return { taskId, priority, position: await this.router.position(taskId) };
+  }
+
+  /** Waiting tasks of a queue in service order, for supervisors. */
+  async waitingTasks(queueId: string): Promise<Array<{ taskId: string; position: number; priority: number; enqueuedAt: number; channel: string }>> {
+    const order = await this.router.waitingOrder(queueId);
+    return order.map((t, i) => ({ taskId: t.id, position: i + 1, priority: t.priority, enqueuedAt: t.enqueuedAt, channel: t.channel ?? 'chat' }));
   }
 
   async setPresence(agentId: string, state: 'ready' | 'not_ready', reason?: string): Promise<AgentStatus> {
@@ -293,6 +318,7 @@ export class ChatService {
     await this.#systemMessage(task, 'The chat has ended.');
     this.#notify()?.toCustomer(task.customerId, 'chat:ended', { taskId, by: 'agent' });
     this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
+    void this.#sendPresence(agentId);
     return 'wrapup';
   }
 

@@ -1,6 +1,7 @@
 // Wire contract between the server and its browser clients: socket.io event maps per namespace and
 // the payload schemas the server validates at the edge. The browser imports only the types.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { QueueMetricsSnapshot, QueueMetricsView } from './http.js';
 
 // ---- shared shapes --------------------------------------------------------------------------
 
@@ -52,6 +53,8 @@ export interface CustomerChatView {
   status: TaskStatus;
   agentName: string | null;
   position: number | null;
+  /** Expected wait at this position, ms; null when unknown. */
+  expectedWaitMs?: number | null;
   messages: ChatMessage[];
 }
 
@@ -63,7 +66,7 @@ export interface CustomerClientToServer {
 }
 export interface CustomerServerToClient {
   'chat:message': (m: ChatMessage) => void;
-  'chat:queued': (e: { taskId: string; position: number }) => void;
+  'chat:queued': (e: { taskId: string; position: number; expectedWaitMs?: number | null }) => void;
   'chat:assigned': (e: { taskId: string; agentName: string }) => void;
   'chat:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system' }) => void;
   /** An event the server could not answer through an acknowledgement (none was given). */
@@ -145,3 +148,26 @@ export const AGENT_EVENT_SCHEMAS = {
   'chat:end': TaskRef,
   'wrapup:done': WrapUpPayload,
 } satisfies Record<keyof AgentClientToServer, TSchema>;
+
+// ---- /supervisor namespace ------------------------------------------------------------------
+
+export type { QueueMetricsSnapshot, QueueMetricsView };
+
+/** Limits the stream to these queues; absent or empty: every queue. */
+export const QueuesSubscribePayload = Type.Object(
+  { queueIds: Type.Optional(Type.Array(Id, { maxItems: 200 })) },
+  { additionalProperties: false },
+);
+
+export interface SupervisorClientToServer {
+  'queues:subscribe': (p: Static<typeof QueuesSubscribePayload>, ack: AckFn<QueueMetricsSnapshot>) => void;
+}
+export interface SupervisorServerToClient {
+  /** On connect, every few seconds, and soon after a change. */
+  'queues:metrics': (s: QueueMetricsSnapshot) => void;
+  'event:error': (e: { event: string; error: WireError }) => void;
+}
+
+export const SUPERVISOR_EVENT_SCHEMAS = {
+  'queues:subscribe': QueuesSubscribePayload,
+} satisfies Record<keyof SupervisorClientToServer, TSchema>;

@@ -131,3 +131,85 @@ export const ReadinessReply = Type.Object({
     Type.Object({ state: Type.String(), detail: Type.Optional(Type.String()), required: Type.Boolean() }),
   ),
 });
+
+// ---- queue metrics (supervisors) ----------------------------------------------------------------
+// Definitions of every figure: docs/routing.md, "Metrics". Times are ms; null means "nothing to measure".
+
+const NullableNumber = Nullable(Type.Number());
+
+export const QueueLiveView = Type.Object({
+  waiting: Type.Integer(),
+  /** How long the oldest waiting contact has waited (0 when none). */
+  longestWaitMs: Type.Number(),
+  oldestEnqueuedAt: Nullable(Type.Number()),
+  /** Waiting contacts already past the service-level threshold. */
+  waitingOverThreshold: Type.Integer(),
+  /** Task slots of ready agents serving the queue (agents seen by this node). */
+  servingAgents: Type.Integer(),
+  /** Expected wait of a contact joining now; null when unknown (too little history, nobody serving). */
+  expectedWaitMs: NullableNumber,
+});
+
+export const AgentIntervalView = Type.Object({
+  offered: Type.Integer(),
+  answered: Type.Integer(),
+  missed: Type.Integer(),
+  withdrawn: Type.Integer(),
+  answerRate: NullableNumber,
+  busyMs: Type.Number(),
+  availableMs: Type.Number(),
+  occupancy: NullableNumber,
+});
+
+export const QueueIntervalView = Type.Object({
+  /** Bucket-aligned bounds covered: [from, to). */
+  from: Type.Number(),
+  to: Type.Number(),
+  /** False when part of the interval is older than the retention window. */
+  complete: Type.Boolean(),
+  serviceLevelThresholdMs: Type.Number(),
+  entered: Type.Integer(),
+  left: Type.Integer(),
+  answered: Type.Integer(),
+  abandoned: Type.Integer(),
+  callbacks: Type.Integer(),
+  leftWithinThreshold: Type.Integer(),
+  answeredWithinThreshold: Type.Integer(),
+  serviceLevel: NullableNumber,
+  shortAbandons: Type.Integer(),
+  serviceLevelExcludingShortAbandons: NullableNumber,
+  asaMs: NullableNumber,
+  longestWaitMs: NullableNumber,
+  abandonRate: NullableNumber,
+  handled: Type.Integer(),
+  ahtMs: NullableNumber,
+  busyMs: Type.Number(),
+  availableMs: Type.Number(),
+  occupancy: NullableNumber,
+  offered: Type.Integer(),
+  offersAnswered: Type.Integer(),
+  offersMissed: Type.Integer(),
+  offersWithdrawn: Type.Integer(),
+  answerRate: NullableNumber,
+  agents: Type.Record(Type.String(), AgentIntervalView),
+});
+
+export const QueueMetricsView = Type.Object({
+  queueId: Type.String(),
+  at: Type.Number(),
+  live: QueueLiveView,
+  interval: QueueIntervalView,
+});
+export type QueueMetricsView = Static<typeof QueueMetricsView>;
+
+/** Every queue, live and over the current interval. */
+export const QueueMetricsSnapshot = Type.Object({ at: Type.Number(), queues: Type.Array(QueueMetricsView) });
+export type QueueMetricsSnapshot = Static<typeof QueueMetricsSnapshot>;
+
+export const QueueMetricsQuery = Type.Object(
+  {
+    from: Type.Optional(Type.Integer({ minimum: 0, description: 'Start, epoch ms (rounded down to an interval); default: now' })),
+    to: Type.Optional(Type.Integer({ minimum: 1, description: 'End, epoch ms (rounded up to an interval); default: now' })),
+  },
+  { additionalProperties: false },
+);

@@ -156,6 +156,8 @@ export interface AgentSnapshot {
 
 interface LocalAgent {
   profile: AgentProfile;
+  /** The queues this agent serves (its lock keys). */
+  queues: string[];
   connections: number;
   missedOffers: number;
   graceTimer: NodeJS.Timeout | null;
@@ -187,8 +189,13 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   readonly #lastServed = new Map<string, string>();
   readonly #random: () => number;
   readonly #sweeper: NodeJS.Timeout;
-  #passRunning = false;
-  #passAgain = false;
+  /**
+   * One matching step at a time per queue on this node: a pass that awaits the store between tasks
+   * must not see an agent become free halfway, or a younger task of the queue could take the agent
+   * ahead of an older one. Steps on different queues run concurrently (and pipeline on Redis).
+   */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #passQueued = new Set<string>();
   #closed = false;
 
   constructor(store: QueueStore, opts: Partial<EngineOptions> = {}) {
@@ -210,23 +217,27 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   }
 
   /** Adds or changes a queue; connected agents' eligibility follows. */
-  async setQueue(queue: RoutingQueue): Promise<void> {
-    this.#queues.set(queue.id, queue);
-    for (const agent of this.#agents.values()) {
-      const current = await this.#store.getAgent(agent.profile.id);
-      if (current) await this.#putAgent(agent.profile, current.presence, current.reason, current.idleSince);
-    }
-    this.#requestPass();
+  setQueue(queue: RoutingQueue): Promise<void> {
+    return this.#exclusive([...this.#queues.keys(), queue.id], async () => {
+      this.#queues.set(queue.id, queue);
+      for (const agent of this.#agents.values()) {
+        const current = await this.#store.getAgent(agent.profile.id);
+        if (current) await this.#putAgent(agent.profile, current.presence, current.reason, current.idleSince);
+      }
+      this.#requestPass();
+    });
   }
 
   // ---- tasks --------------------------------------------------------------------------------
 
-  async enqueue(ticket: TaskTicket): Promise<void> {
-    if (!this.#queues.has(ticket.queueId)) throw new NotFoundError(`queue ${ticket.queueId}`);
-    if (ticket.requirements) this.#requirements.set(ticket.id, ticket.requirements);
-    await this.#store.enqueue(toQueued(ticket));
-    this.safeEmit('queue:changed', ticket.queueId);
-    await this.#matchTask(toQueued(ticket));
+  enqueue(ticket: TaskTicket): Promise<void> {
+    if (!this.#queues.has(ticket.queueId)) return Promise.reject(new NotFoundError(`queue ${ticket.queueId}`));
+    return this.#exclusive([ticket.queueId], async () => {
+      if (ticket.requirements) this.#requirements.set(ticket.id, ticket.requirements);
+      await this.#store.enqueue(toQueued(ticket));
+      this.safeEmit('queue:changed', ticket.queueId);
+      await this.#matchTask(toQueued(ticket));
+    });
   }
 
   /** Takes a waiting task out of routing (the customer left). Revokes its offers. */
@@ -255,6 +266,15 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     return this.#store.waitingCount(queueId);
   }
 
+  /** A new priority takes effect at once: the order changes and a pass may now serve this task first. */
+  setPriority(taskId: string, queueId: string, priority: number): Promise<void> {
+    return this.#exclusive([queueId], async () => {
+      if (!(await this.#store.setPriority(taskId, priority))) throw new InvalidStateError('the task is not waiting');
+      this.safeEmit('queue:changed', queueId);
+      this.#requestPass();
+    });
+  }
+
   // ---- offers -------------------------------------------------------------------------------
 
   /** The agent takes the task offered to it. Throws InvalidStateError when the offer is gone. */
@@ -274,6 +294,12 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   }
 
   async reject(agentId: string, taskId: string): Promise<void> {
+    const task = await this.#store.getTask(taskId);
+    if (!task) throw new InvalidStateError('this offer is no longer valid');
+    return this.#exclusive([task.queueId], () => this.#reject(agentId, taskId));
+  }
+
+  async #reject(agentId: string, taskId: string): Promise<void> {
     if (!(await this.#store.cancel(taskId, agentId))) throw new InvalidStateError('this offer is no longer valid');
     this.#clearOfferTimer(taskId, agentId);
     this.#memoryOf(taskId).rejectedAt.set(agentId, this.#now());
@@ -302,10 +328,14 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
    * An agent connection opened on this node. `heldTaskIds` are tasks the database says the agent
    * still holds; they count against capacity when the store does not know the agent (after a restart).
    */
-  async agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
+  agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
+    return this.#exclusive([...this.#queues.keys()], () => this.#agentConnected(profile, heldTaskIds));
+  }
+
+  async #agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
     let local = this.#agents.get(profile.id);
     if (!local) {
-      local = { profile, connections: 0, missedOffers: 0, graceTimer: null };
+      local = { profile, queues: [], connections: 0, missedOffers: 0, graceTimer: null };
       this.#agents.set(profile.id, local);
     }
     local.profile = profile;
@@ -332,7 +362,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (local.connections > 0) return;
     // An offer nobody can see is pointless: pass it on now, not after its timeout.
     this.#background(
-      (async () => {
+      this.#exclusive(this.#queuesOf(agentId), async () => {
         for (const r of await this.#store.reservationsOfAgent(agentId)) {
           if (await this.#store.cancel(r.taskId, agentId)) {
             this.#offerEnded(r, 'agent_gone');
@@ -340,19 +370,25 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
             if (task) await this.#matchTask(task);
           }
         }
-      })(),
+      }),
     );
     local.graceTimer = setTimeout(() => {
       local.graceTimer = null;
       if (local.connections > 0) return;
       this.#agents.delete(agentId);
       this.#background(
-        this.#store.setPresence(agentId, 'logged_off', null, this.#now()).then(() => this.safeEmit('agent:logged-off', agentId)),
+        this.#exclusive(local.queues, () => this.#store.setPresence(agentId, 'logged_off', null, this.#now())).then(() =>
+          this.safeEmit('agent:logged-off', agentId),
+        ),
       );
     }, this.#opts.disconnectGraceMs);
   }
 
-  async setPresence(agentId: string, presence: 'ready' | 'not_ready', reason: string | null = null): Promise<void> {
+  setPresence(agentId: string, presence: 'ready' | 'not_ready', reason: string | null = null): Promise<void> {
+    return this.#exclusive(this.#queuesOf(agentId), () => this.#setPresence(agentId, presence, reason));
+  }
+
+  async #setPresence(agentId: string, presence: 'ready' | 'not_ready', reason: string | null): Promise<void> {
     const local = this.#agents.get(agentId);
     if (!local) throw new InvalidStateError('agent is not logged in');
     const updated = await this.#store.setPresence(agentId, presence, presence === 'not_ready' ? reason : null, this.#now());
@@ -369,11 +405,13 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   }
 
   /** The agent is done with a task (wrap-up finished): its slot is free again. */
-  async releaseTask(agentId: string, _taskId: string, channel: Channel = 'chat'): Promise<void> {
-    const agent = await this.#store.releaseSlot(agentId, channel, this.#now());
-    if (!agent) return;
-    this.safeEmit('presence', agentId);
-    await this.#matchAgent(agent);
+  releaseTask(agentId: string, _taskId: string, channel: Channel = 'chat'): Promise<void> {
+    return this.#exclusive(this.#queuesOf(agentId), async () => {
+      const agent = await this.#store.releaseSlot(agentId, channel, this.#now());
+      if (!agent) return;
+      this.safeEmit('presence', agentId);
+      await this.#matchAgent(agent);
+    });
   }
 
   async agentSnapshot(agentId: string): Promise<AgentSnapshot | null> {
@@ -421,10 +459,9 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const depth = STORE_ORDERED.has(strategy) ? this.#opts.scanDepth : this.#opts.wideScanDepth;
     const seen = new Set<string>();
     const available: AgentAvailability[] = [];
-    for (const queueId of effective.queues) {
-      for (const a of await this.#store.availableAgents(queueId, task.channel, depth)) {
-        if (!seen.has(a.agentId)) available.push(a), seen.add(a.agentId);
-      }
+    const lists = await Promise.all(effective.queues.map((q) => this.#store.availableAgents(q, task.channel, depth)));
+    for (const a of lists.flat()) {
+      if (!seen.has(a.agentId)) available.push(a), seen.add(a.agentId);
     }
     if (available.length === 0) return false;
 
@@ -500,7 +537,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     this.#after(Math.max(0, at - this.#now()), () => {
       if (memory.rematchAt === at) memory.rematchAt = undefined;
       this.#background(
-        this.#store.getTask(task.taskId).then(async (t) => {
+        this.#exclusive([task.queueId], async () => {
+          const t = await this.#store.getTask(task.taskId);
           if (t && (await this.#store.reservationsOfTask(t.taskId)).length === 0) await this.#matchTask(t);
         }),
       );
@@ -515,8 +553,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   /** An agent has a free slot: gives it the best waiting task across its queues (oldest first). */
   async #matchAgent(agent: AgentAvailability): Promise<void> {
     if (this.#closed || agent.presence !== 'ready') return;
-    const heads: QueuedTask[] = [];
-    for (const queueId of agent.queues) heads.push(...(await this.#store.waiting(queueId, this.#opts.scanDepth)));
+    // Read every queue at once: on Redis the reads go out in one pipeline.
+    const heads = (await Promise.all(agent.queues.map((q) => this.#store.waiting(q, this.#opts.scanDepth)))).flat();
     heads.sort(byServiceOrder);
     for (const task of heads) {
       if ((await this.#store.reservationsOfTask(task.taskId)).length > 0) continue;
@@ -541,33 +579,47 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     return [...fresh, ...timedOut];
   }
 
-  /** A full pass over every queue's head, coalesced: at most one runs, and one more if asked meanwhile. */
+  /** Queues a pass over each queue's head; a request for a queue whose pass still waits to run is merged into it. */
   #requestPass(): void {
     if (this.#closed) return;
-    if (this.#passRunning) {
-      this.#passAgain = true;
-      return;
+    for (const queueId of this.#queues.keys()) {
+      if (this.#passQueued.has(queueId)) continue;
+      this.#passQueued.add(queueId);
+      this.#background(
+        this.#exclusive([queueId], async () => {
+          this.#passQueued.delete(queueId);
+          if (!this.#closed) await this.#passQueue(queueId);
+        }),
+      );
     }
-    this.#passRunning = true;
-    this.#background(
-      (async () => {
-        try {
-          do {
-            this.#passAgain = false;
-            await this.#pass();
-          } while (this.#passAgain && !this.#closed);
-        } finally {
-          this.#passRunning = false;
-        }
-      })(),
-    );
   }
 
-  async #pass(): Promise<void> {
-    const heads: QueuedTask[] = [];
-    for (const queueId of this.#queues.keys()) heads.push(...(await this.#store.waiting(queueId, this.#opts.scanDepth)));
-    heads.sort(byServiceOrder);
-    for (const task of heads) {
+  /**
+   * Runs fn once every step queued before it on any of `keys` (queue ids) is done; see #locks. The keys
+   * are taken all at once, so two steps can never wait for each other. Helpers called from inside a
+   * step do not lock again.
+   */
+  #exclusive<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    const run = Promise.all(unique.map((k) => this.#locks.get(k))).then(fn, fn);
+    const done = run.catch(() => undefined);
+    for (const k of unique) {
+      this.#locks.set(k, done);
+      // Drop the entry once this step is the last one done, so idle queues hold no promise.
+      void done.then(() => {
+        if (this.#locks.get(k) === done) this.#locks.delete(k);
+      });
+    }
+    return run;
+  }
+
+  /** Queues this agent's availability can matter to; every queue when this node does not host it. */
+  #queuesOf(agentId: string): string[] {
+    return this.#agents.get(agentId)?.queues ?? [...this.#queues.keys()];
+  }
+
+  async #passQueue(queueId: string): Promise<void> {
+    for (const task of await this.#store.waiting(queueId, this.#opts.scanDepth)) {
       if (this.#closed) return;
       if ((await this.#store.reservationsOfTask(task.taskId)).length === 0) await this.#matchTask(task);
     }
@@ -576,6 +628,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   /** Cancels offers whose timer was lost (their node died), then runs a full pass. */
   async #sweep(): Promise<void> {
     const grace = Math.min(2_000, this.#opts.offerTimeoutMs);
+    // Cancelling only frees agents; the passes that follow hand them out in order.
     for (const r of await this.#store.expired(this.#now() - grace, 100)) {
       if (this.#offerTimers.has(offerKey(r.taskId, r.agentId))) continue;
       if (await this.#store.cancel(r.taskId, r.agentId)) this.#offerEnded(r, 'timeout');
@@ -587,7 +640,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const key = offerKey(r.taskId, r.agentId);
     const timer = setTimeout(() => {
       this.#offerTimers.delete(key);
-      this.#background(this.#offerTimedOut(r));
+      this.#background(this.#exclusive([task.queueId], () => this.#offerTimedOut(r)));
     }, Math.max(0, r.expiresAt - this.#now()));
     this.#offerTimers.set(key, timer);
     this.safeEmit('offer', r.agentId, toTicket(task), r.expiresAt);
@@ -630,6 +683,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
 
   async #putAgent(profile: AgentProfile, presence: AgentAvailability['presence'], reason: string | null, idleSince: number): Promise<void> {
     const queues = queuesForAgent(eligibilityProfile(profile), [...this.#queues.values()].map(membershipOf));
+    const local = this.#agents.get(profile.id);
+    if (local) local.queues = queues;
     await this.#store.putAgent({ agentId: profile.id, presence, reason, capacity: capacityOf(profile), idleSince, queues });
   }
 

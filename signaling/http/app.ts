@@ -14,9 +14,13 @@ import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerPublicRoutes } from './public-routes.js';
+import { registerSupervisorRoutes } from './supervisor-routes.js';
+import { registerTaskRoutes } from './task-routes.js';
+import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { QueueDirectory } from '../../routing/queue-directory.js';
+import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { CustomerDirectory } from '../../chat/customer-directory.js';
 
 declare module 'fastify' {
@@ -33,6 +37,8 @@ export interface HttpDeps {
   accounts: AccountService;
   queues: QueueDirectory;
   customers: CustomerDirectory;
+  chat: ChatService;
+  queueMonitor: QueueMonitor;
   readiness: ReadinessCheck[];
 }
 
@@ -93,6 +99,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerPublicRoutes(app, deps);
   registerAuthRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  registerSupervisorRoutes(app, deps);
+  registerTaskRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

@@ -19,6 +19,8 @@ import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
 import { bindEvents } from './event-binding.js';
 import type { ClusterAdapter } from './cluster-adapter.js';
+import { registerSupervisorNamespace } from './supervisor-namespace.js';
+import type { QueueMonitor } from '../../routing/queue-monitor.js';
 
 interface SocketData {
   principal: Principal;
@@ -33,6 +35,8 @@ export interface SocketDeps {
   maxPayloadBytes: number;
   /** socket.io adapter for several nodes (Redis); the in-memory default when absent. */
   adapter?: ClusterAdapter['adapter'];
+  /** Live queue metrics for the /supervisor namespace; without it there is no such namespace. */
+  queueMonitor?: QueueMonitor;
 }
 
 const customerRoom = (id: string) => `customer:${id}`;
@@ -144,6 +148,8 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         socket.disconnect(true);
       });
   });
+
+  if (deps.queueMonitor) registerSupervisorNamespace(io, { ...deps, monitor: deps.queueMonitor });
 
   const notifier: ChatNotifier = {
     toCustomer: (customerId, event, ...args) => {

@@ -135,13 +135,55 @@ test('ring-all offers to several agents; the first to accept wins and the others
   expect((await patchQueue('general', { strategy: 'ring_all' })).status).toBe(200);
   const a = await agent();
   const b = await agent();
-  const offers = [next<Offer>(a.socket, 'offer'), next<Offer>(b.socket, 'offer')];
+  const offers = Promise.all([next<Offer>(a.socket, 'offer'), next<Offer>(b.socket, 'offer')] as const);
   const view = await call<CustomerChatView>(await customer(), 'chat:start', { queueId: 'general', text: 'anyone', clientMsgId: msgId() });
-  const [oa, ob] = await Promise.all(offers);
+  const [oa, ob] = await offers;
   expect(oa.taskId).toBe(view.taskId);
   expect(ob.taskId).toBe(view.taskId);
   const withdrawn = next<{ taskId: string; reason: string }>(b.socket, 'offer:revoked');
   await call(a.socket, 'offer:accept', { taskId: view.taskId });
   expect(await withdrawn).toEqual({ taskId: view.taskId, reason: 'taken' });
   expect(await request(b.socket, 'offer:accept', { taskId: view.taskId })).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
+});
+
+test('a supervisor raises a waiting task’s priority: it moves ahead at once and is served first', async () => {
+  const supervisorEmail = `sup-${Date.now()}@example.test`;
+  await api(server.url, 'POST', '/api/admin/accounts', { email: supervisorEmail, password: 'supervisor-pass-1', displayName: 'Sue', role: 'supervisor' }, admin);
+  const sup = (await api<{ token: string }>(server.url, 'POST', '/api/auth/login', { email: supervisorEmail, password: 'supervisor-pass-1' })).body.token;
+  const early = await customer('Early');
+  const late = await customer('Late');
+  const first = await call<CustomerChatView>(early, 'chat:start', { queueId: 'billing', text: 'first', clientMsgId: msgId() });
+  const second = await call<CustomerChatView>(late, 'chat:start', { queueId: 'billing', text: 'urgent', clientMsgId: msgId() });
+  expect(second.position).toBe(2);
+
+  const movedUp = next<{ taskId: string; position: number }>(late, 'chat:queued', (e) => e.taskId === second.taskId && e.position === 1);
+  const movedDown = next<{ taskId: string; position: number }>(early, 'chat:queued', (e) => e.taskId === first.taskId && e.position === 2);
+  const res = await api<{ position: number }>(server.url, 'PATCH', `/api/tasks/${second.taskId}/priority`, { priority: 10 }, sup);
+  expect(res.status).toBe(200);
+  expect(res.body.position).toBe(1);
+  await Promise.all([movedUp, movedDown]);
+  const waiting = (await api<Array<{ taskId: string }>>(server.url, 'GET', '/api/queues/billing/waiting', undefined, sup)).body;
+  expect(waiting.map((t) => t.taskId)).toEqual([second.taskId, first.taskId]);
+
+  const helper = await agent({ chatCapacity: 1 });
+  expect((await next<Offer>(helper.socket, 'offer')).taskId).toBe(second.taskId);
+
+  // Agents cannot reorder queues; priorities stay within bounds.
+  const agentToken = (await createAgent(server.url, admin)).token;
+  expect((await api(server.url, 'PATCH', `/api/tasks/${first.taskId}/priority`, { priority: 5 }, agentToken)).status).toBe(403);
+  expect((await api(server.url, 'PATCH', `/api/tasks/${first.taskId}/priority`, { priority: 1000 }, sup)).status).toBe(400);
+});
+
+test('an agent whose only work is wrap-up shows as working after call, then ready', async () => {
+  const a = await agent({ chatCapacity: 2 });
+  const offered = next<Offer>(a.socket, 'offer');
+  const view = await call<CustomerChatView>(await customer(), 'chat:start', { queueId: 'general', text: 'hi', clientMsgId: msgId() });
+  await offered;
+  await call(a.socket, 'offer:accept', { taskId: view.taskId });
+  const wrap = next<{ state: string }>(a.socket, 'presence', (s) => s.state === 'wrapup');
+  await call(a.socket, 'chat:end', { taskId: view.taskId });
+  await wrap;
+  const ready = next<{ state: string; activeTasks: number }>(a.socket, 'presence', (s) => s.state === 'ready' && s.activeTasks === 0);
+  await call(a.socket, 'wrapup:done', { taskId: view.taskId });
+  await ready;
 });

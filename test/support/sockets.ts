@@ -17,7 +17,7 @@ export type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
  */
 const backlog = new WeakMap<Socket, Array<{ event: string; payload: unknown }>>();
 
-export function connect<S extends Socket>(url: string, ns: '/customer' | '/agent', token: string): Promise<S> {
+export function connect<S extends Socket>(url: string, ns: '/customer' | '/agent' | '/supervisor', token: string): Promise<S> {
   const socket = io(url + ns, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true }) as S;
   const received: Array<{ event: string; payload: unknown }> = [];
   backlog.set(socket, received);
@@ -32,7 +32,7 @@ export function connect<S extends Socket>(url: string, ns: '/customer' | '/agent
 }
 
 /** The connect error a token gets (its message is the wire code). */
-export async function connectError(url: string, ns: '/customer' | '/agent', token: unknown): Promise<Error & { data?: { code: string } }> {
+export async function connectError(url: string, ns: '/customer' | '/agent' | '/supervisor', token: unknown): Promise<Error & { data?: { code: string } }> {
   const socket = io(url + ns, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
   try {
     return await new Promise((resolve, reject) => {
