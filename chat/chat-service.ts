@@ -150,6 +150,8 @@ export class ChatService {
       wrapUpNotes: null,
       completedAt: null,
       requirements: previous?.agentId ? { preferredAgentId: previous.agentId } : null,
+      callbackNumber: null,
+      callbackRequestedAt: null,
     };
     const message = newMessage(task.id, 'customer', customerId, name, input.text, input.clientMsgId, now);
     await this.db.transaction(async (m) => {
@@ -183,8 +185,23 @@ export class ChatService {
       status: task.status,
       agentName: agent?.displayName ?? null,
       position: await this.router.position(task.id),
+      callbackNumber: task.callbackNumber,
       messages: await this.#history(task.id),
     };
+  }
+
+  /**
+   * The customer stops waiting in the chat but keeps the place: when the turn comes the agent gets the
+   * offer with the number to call. (Placing the call is the SIP bridge's work.)
+   */
+  async requestCallback(customerId: string, taskId: string, phone: string): Promise<{ taskId: string; position: number | null; callbackNumber: string }> {
+    const task = await this.#customerTask(customerId, taskId);
+    if (!(await this.#transition(task.id, ['queued', 'offered'], { callbackNumber: phone, callbackRequestedAt: Date.now() }))) {
+      throw new InvalidStateError('only a waiting chat can become a callback');
+    }
+    await this.#systemMessage(task, 'You asked to be called back: you keep your place and an agent will call you when it is your turn.');
+    this.logger.info('callback requested', { taskId });
+    return { taskId, position: await this.router.position(taskId), callbackNumber: phone };
   }
 
   async customerLeave(customerId: string, taskId: string): Promise<TaskRow['status']> {
@@ -422,6 +439,7 @@ export class ChatService {
       firstMessage: task.firstMessage,
       enqueuedAt: task.enqueuedAt,
       expiresAt,
+      callbackNumber: task.callbackNumber,
     };
   }
 
@@ -495,7 +513,7 @@ export class ChatService {
       this.#customers.findOneBy({ id: task.customerId }),
       this.#history(task.id),
     ]);
-    return { taskId: task.id, queue, status: task.status, customerName: customer?.displayName ?? 'Visitor', messages };
+    return { taskId: task.id, queue, status: task.status, customerName: customer?.displayName ?? 'Visitor', messages, callbackNumber: task.callbackNumber };
   }
 
   async #queueInfo(queueId: string): Promise<QueueInfo> {

@@ -139,6 +139,9 @@ export interface TaskRow {
   completedAt: number | null;
   /** The task's own routing needs (language, skills, budget, previous agent); null for none. */
   requirements: TaskRequirementsRow | null;
+  /** E.164 number the customer asked to be called back on; they keep their place in the queue. */
+  callbackNumber: string | null;
+  callbackRequestedAt: number | null;
 }
 
 export interface TaskRequirementsRow {
@@ -169,6 +172,8 @@ export const TaskEntity = new EntitySchema<TaskRow>({
     wrapUpNotes: { type: 'text', nullable: true, name: 'wrap_up_notes' },
     completedAt: { ...timeColumn(true), name: 'completed_at' },
     requirements: { type: 'text', nullable: true, transformer: jsonText<TaskRequirementsRow | null>(null) },
+    callbackNumber: { type: 'varchar', length: 20, nullable: true, name: 'callback_number' },
+    callbackRequestedAt: { ...timeColumn(true), name: 'callback_requested_at' },
   },
   indices: [
     { name: 'idx_tasks_status', columns: ['status'] },

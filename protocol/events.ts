@@ -46,6 +46,9 @@ export const ChatSendPayload = Type.Object(
   { additionalProperties: false },
 );
 export const TaskRef = Type.Object({ taskId: Id }, { additionalProperties: false });
+/** E.164: a plus, a country code and up to 15 digits in all. */
+export const PhoneNumber = Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' });
+export const CallbackPayload = Type.Object({ taskId: Id, phone: PhoneNumber }, { additionalProperties: false });
 
 export interface CustomerChatView {
   taskId: string;
@@ -55,6 +58,8 @@ export interface CustomerChatView {
   position: number | null;
   /** Expected wait at this position, ms; null when unknown. */
   expectedWaitMs?: number | null;
+  /** The number the customer asked to be called back on, if they did. */
+  callbackNumber?: string | null;
   messages: ChatMessage[];
 }
 
@@ -63,6 +68,8 @@ export interface CustomerClientToServer {
   'chat:send': (p: Static<typeof ChatSendPayload>, ack: AckFn<ChatMessage>) => void;
   'chat:resume': (p: Static<typeof TaskRef>, ack: AckFn<CustomerChatView>) => void;
   'chat:leave': (p: Static<typeof TaskRef>, ack: AckFn<{ status: TaskStatus }>) => void;
+  /** Leave the wait but keep the place: an agent calls this number when the turn comes. */
+  'chat:callback': (p: Static<typeof CallbackPayload>, ack: AckFn<{ taskId: string; position: number | null; callbackNumber: string }>) => void;
 }
 export interface CustomerServerToClient {
   'chat:message': (m: ChatMessage) => void;
@@ -96,6 +103,8 @@ export interface Offer {
   firstMessage: string;
   enqueuedAt: number;
   expiresAt: number;
+  /** Set when the customer left the wait and asked to be called back on this number. */
+  callbackNumber?: string | null;
 }
 
 export interface AgentTaskView {
@@ -104,6 +113,7 @@ export interface AgentTaskView {
   status: TaskStatus;
   customerName: string;
   messages: ChatMessage[];
+  callbackNumber?: string | null;
 }
 
 export interface AgentStatus {
@@ -138,6 +148,7 @@ export const CUSTOMER_EVENT_SCHEMAS = {
   'chat:send': ChatSendPayload,
   'chat:resume': TaskRef,
   'chat:leave': TaskRef,
+  'chat:callback': CallbackPayload,
 } satisfies Record<keyof CustomerClientToServer, TSchema>;
 
 export const AGENT_EVENT_SCHEMAS = {

@@ -1,5 +1,6 @@
 // Every migration in order. Listed by hand (no file globbing) so the build and the tests see the same set.
 import { Initial1732000000000 } from './1732000000000-initial.js';
 import { QueueRouting1732100000000 } from './1732100000000-queue-routing.js';
+import { TaskCallback1732200000000 } from './1732200000000-task-callback.js';
 
-export const MIGRATIONS = [Initial1732000000000, QueueRouting1732100000000];
+export const MIGRATIONS = [Initial1732000000000, QueueRouting1732100000000, TaskCallback1732200000000];

@@ -103,6 +103,7 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         'chat:send': (p) => deps.chat.customerSend(customerId, p),
         'chat:resume': (p) => deps.chat.customerView(customerId, p.taskId),
         'chat:leave': async (p) => ({ status: await deps.chat.customerLeave(customerId, p.taskId) }),
+        'chat:callback': (p) => deps.chat.requestCallback(customerId, p.taskId, p.phone),
       },
       { namespace: 'customer', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );
@@ -151,18 +152,23 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
 
   if (deps.queueMonitor) registerSupervisorNamespace(io, { ...deps, monitor: deps.queueMonitor });
 
+  // After close, a late emit would publish on a Redis adapter client that is quitting (an unhandled rejection).
+  let closed = false;
   const notifier: ChatNotifier = {
     toCustomer: (customerId, event, ...args) => {
-      customers.to(customerRoom(customerId)).emit(event, ...args);
+      if (!closed) customers.to(customerRoom(customerId)).emit(event, ...args);
     },
     toAgent: (agentId, event, ...args) => {
-      agents.to(agentRoom(agentId)).emit(event, ...args);
+      if (!closed) agents.to(agentRoom(agentId)).emit(event, ...args);
     },
   };
 
   return {
     io,
     notifier,
-    close: () => new Promise<void>((resolve) => void io.close(() => resolve())),
+    close: () => {
+      closed = true;
+      return new Promise<void>((resolve) => void io.close(() => resolve()));
+    },
   };
 }

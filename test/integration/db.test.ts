@@ -48,6 +48,8 @@ function task(overrides: Partial<TaskRow> = {}): TaskRow {
     wrapUpNotes: null,
     completedAt: null,
     requirements: null,
+    callbackNumber: null,
+    callbackRequestedAt: null,
     ...overrides,
   };
 }

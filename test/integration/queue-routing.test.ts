@@ -187,3 +187,21 @@ test('an agent whose only work is wrap-up shows as working after call, then read
   await call(a.socket, 'wrapup:done', { taskId: view.taskId });
   await ready;
 });
+
+test('a waiting customer asks for a callback, keeps the place, and the agent is offered the number', async () => {
+  const first = await customer('Caller');
+  const second = await customer('Second');
+  const view = await call<CustomerChatView>(first, 'chat:start', { queueId: 'billing', text: 'call me', clientMsgId: msgId() });
+  await call(second, 'chat:start', { queueId: 'billing', text: 'after', clientMsgId: msgId() });
+
+  expect(await request(first, 'chat:callback', { taskId: view.taskId, phone: '0401234567' })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+  const asked = await call<{ position: number; callbackNumber: string }>(first, 'chat:callback', { taskId: view.taskId, phone: '+358401234567' });
+  expect(asked).toMatchObject({ position: 1, callbackNumber: '+358401234567' });
+  first.close();
+
+  const a = await agent({ chatCapacity: 1 });
+  const offer = await next<Offer>(a.socket, 'offer');
+  expect(offer).toMatchObject({ taskId: view.taskId, callbackNumber: '+358401234567' });
+  const task = await call<{ callbackNumber: string }>(a.socket, 'offer:accept', { taskId: view.taskId });
+  expect(task.callbackNumber).toBe('+358401234567');
+});

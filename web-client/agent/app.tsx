@@ -393,6 +393,11 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                     </span>
                   </div>
                   <blockquote data-testid="offer-first-message">{o.firstMessage}</blockquote>
+                  {o.callbackNumber && (
+                    <p data-testid="offer-callback">
+                      Callback requested: <a href={`tel:${o.callbackNumber}`}>{o.callbackNumber}</a>
+                    </p>
+                  )}
                   <div class="row">
                     <button
                       type="button"
@@ -552,6 +557,11 @@ function ChatPanel(props: {
     >
       <div class="status-line">
         <strong>{t.customerName}</strong>
+        {t.callbackNumber && (
+          <a href={`tel:${t.callbackNumber}`} data-testid="task-callback">
+            Call back {t.callbackNumber}
+          </a>
+        )}
         <span class="badge">{t.queue.name}</span>
         <span class="muted small" data-testid="chat-status">
           {t.status === 'assigned'

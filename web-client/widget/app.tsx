@@ -68,6 +68,9 @@ export function WidgetApp() {
   const [sendError, setSendError] = useState<string | null>(null);
   const pendingRef = useRef<{ id: string; text: string } | null>(null);
   const [leaving, setLeaving] = useState(false);
+  const [callbackPhone, setCallbackPhone] = useState('');
+  const [callbackNumber, setCallbackNumber] = useState<string | null>(null);
+  const [callbackError, setCallbackError] = useState<string | null>(null);
 
   function persist(patch: Partial<StoredSession>) {
     if (!sessionRef.current) return;
@@ -156,7 +159,9 @@ export function WidgetApp() {
     });
     socket.on('chat:queued', (e) => {
       if (e.taskId !== taskIdRef.current) return;
-      setChat((c) => (c && c.taskId === e.taskId && !ENDED.includes(c.status) ? { ...c, position: e.position } : c));
+      setChat((c) =>
+        c && c.taskId === e.taskId && !ENDED.includes(c.status) ? { ...c, position: e.position, expectedWaitMs: e.expectedWaitMs ?? c.expectedWaitMs } : c,
+      );
     });
     socket.on('chat:assigned', (e) => {
       if (e.taskId !== taskIdRef.current) return;
@@ -268,6 +273,20 @@ export function WidgetApp() {
       setError(`Could not leave the chat: ${describeError(err)}`);
     } finally {
       setLeaving(false);
+    }
+  }
+
+  /** Leave the wait but keep the place: an agent calls the number when the turn comes. */
+  async function askCallback() {
+    const socket = socketRef.current;
+    const taskId = taskIdRef.current;
+    if (!socket || !taskId) return;
+    setCallbackError(null);
+    try {
+      const r = await request(socket, 'chat:callback', { taskId, phone: callbackPhone.replace(/[\s()-]/g, '') });
+      setCallbackNumber(r.callbackNumber);
+    } catch (err) {
+      setCallbackError(`We could not take that number: ${describeError(err)}. Use the international form, e.g. +358401234567.`);
     }
   }
 
@@ -389,7 +408,9 @@ export function WidgetApp() {
                 : chat.status === 'assigned'
                   ? `Connected to ${chat.agentName ?? 'an agent'}`
                   : chat.position
-                    ? `Waiting for an agent — you are number ${chat.position} in the queue`
+                    ? `Waiting for an agent — you are number ${chat.position} in the queue${
+                        chat.expectedWaitMs ? ` (about ${Math.max(1, Math.round(chat.expectedWaitMs / 60_000))} min)` : ''
+                      }`
                     : 'Waiting for an agent…'}
             </span>
           </div>
@@ -420,6 +441,43 @@ export function WidgetApp() {
                 inputTestId="widget-input"
                 sendTestId="widget-send"
               />
+              {chat.status !== 'assigned' &&
+                (callbackNumber ?? chat.callbackNumber ? (
+                  <Notice kind="info" testId="widget-callback-done">
+                    We will call you on {callbackNumber ?? chat.callbackNumber} when it is your turn. You can close this page.
+                  </Notice>
+                ) : (
+                  <form
+                    class="row"
+                    style={{ marginTop: '0.5rem' }}
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      void askCallback();
+                    }}
+                  >
+                    <label for="w-callback" class="visually-hidden">
+                      Phone number for a callback
+                    </label>
+                    <input
+                      id="w-callback"
+                      type="tel"
+                      inputMode="tel"
+                      autoComplete="tel"
+                      placeholder="+358 40 123 4567"
+                      value={callbackPhone}
+                      onInput={(e) => setCallbackPhone((e.target as HTMLInputElement).value)}
+                      data-testid="widget-callback-phone"
+                    />
+                    <button type="submit" disabled={!callbackPhone.trim()} data-testid="widget-callback">
+                      Call me back instead
+                    </button>
+                  </form>
+                ))}
+              {callbackError && (
+                <Notice kind="error" onDismiss={() => setCallbackError(null)}>
+                  {callbackError}
+                </Notice>
+              )}
               <div class="row" style={{ marginTop: '0.5rem' }}>
                 <span class="spacer" />
                 <button
