@@ -110,6 +110,9 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   randomSeed: 1,
 };
 
+/** The not-ready reason of an agent whose connection dropped; reconnecting in the grace period makes it ready again. */
+export const DISCONNECTED_REASON = 'disconnected';
+
 /** Strategies whose order depends only on what the store returns (longest idle first). */
 const STORE_ORDERED: ReadonlySet<StrategyName> = new Set(['longest_idle', 'ring_all']);
 
@@ -243,11 +246,17 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   /** Takes a waiting task out of routing (the customer left). Revokes its offers. */
   async remove(taskId: string): Promise<boolean> {
     const task = await this.#store.getTask(taskId);
-    const { removed, cancelled } = await this.#store.removeTask(taskId);
-    for (const r of cancelled) this.#offerEnded(r, 'abandoned');
-    this.#forget(taskId);
-    if (removed && task) this.safeEmit('queue:changed', task.queueId);
-    return removed;
+    const holders = task ? (await this.#store.reservationsOfTask(taskId)).map((r) => r.agentId) : [];
+    const keys = [...(task ? [task.queueId] : []), ...holders.flatMap((a) => this.#queuesOf(a))];
+    return this.#exclusive(keys, async () => {
+      const { removed, cancelled } = await this.#store.removeTask(taskId);
+      for (const r of cancelled) this.#offerEnded(r, 'abandoned');
+      this.#forget(taskId);
+      if (removed && task) this.safeEmit('queue:changed', task.queueId);
+      // The agents it was offered to are free again: they go to the oldest tasks they can take.
+      if (cancelled.length > 0) await this.#passQueues(cancelled.flatMap((r) => this.#queuesOf(r.agentId)));
+      return removed;
+    });
   }
 
   async isWaiting(taskId: string): Promise<boolean> {
@@ -296,10 +305,11 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   async reject(agentId: string, taskId: string): Promise<void> {
     const task = await this.#store.getTask(taskId);
     if (!task) throw new InvalidStateError('this offer is no longer valid');
-    return this.#exclusive([task.queueId], () => this.#reject(agentId, taskId));
+    return this.#exclusive([task.queueId, ...this.#queuesOf(agentId)], () => this.#reject(agentId, task));
   }
 
-  async #reject(agentId: string, taskId: string): Promise<void> {
+  async #reject(agentId: string, task: QueuedTask): Promise<void> {
+    const taskId = task.taskId;
     if (!(await this.#store.cancel(taskId, agentId))) throw new InvalidStateError('this offer is no longer valid');
     this.#clearOfferTimer(taskId, agentId);
     this.#memoryOf(taskId).rejectedAt.set(agentId, this.#now());
@@ -309,8 +319,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     this.safeEmit('presence', agentId);
     // When the cooldown ends, this agent may be the one to take it after all.
     this.#after(this.#opts.rejectCooldownMs, () => this.#requestPass());
-    const task = await this.#store.getTask(taskId);
-    if (task) await this.#matchTask(task);
+    // The task and the freed agent both go back through their queues in service order.
+    await this.#passQueues([task.queueId, ...this.#queuesOf(agentId)]);
   }
 
   async pendingOffers(agentId: string): Promise<Array<{ ticket: TaskTicket; expiresAt: number }>> {
@@ -345,7 +355,9 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
 
     const known = await this.#store.getAgent(profile.id);
     if (known && known.presence !== 'logged_off') {
-      await this.#putAgent(profile, known.presence, known.reason, known.idleSince);
+      // Back within the grace period: an agent who was ready when the connection dropped is ready again.
+      const back = known.presence === 'not_ready' && known.reason === DISCONNECTED_REASON;
+      await this.#putAgent(profile, back ? 'ready' : known.presence, back ? null : known.reason, known.idleSince);
     } else {
       const loadKnown = known !== null;
       await this.#putAgent(profile, 'not_ready', null, this.#now());
@@ -360,18 +372,24 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!local) return;
     local.connections = Math.max(0, local.connections - 1);
     if (local.connections > 0) return;
-    // An offer nobody can see is pointless: pass it on now, not after its timeout.
+    // Nobody can see offers now: stop making them (not ready, "disconnected") and pass on the pending ones.
     this.#background(
       this.#exclusive(this.#queuesOf(agentId), async () => {
+        if (local.connections > 0) return;
+        const current = await this.#store.getAgent(agentId);
+        if (current?.presence === 'ready') await this.#store.setPresence(agentId, 'not_ready', DISCONNECTED_REASON, this.#now());
+        const queues: string[] = [];
         for (const r of await this.#store.reservationsOfAgent(agentId)) {
           if (await this.#store.cancel(r.taskId, agentId)) {
             this.#offerEnded(r, 'agent_gone');
             const task = await this.#store.getTask(r.taskId);
-            if (task) await this.#matchTask(task);
+            if (task) queues.push(task.queueId);
           }
         }
+        await this.#passQueues(queues);
       }),
     );
+    if (local.graceTimer) clearTimeout(local.graceTimer);
     local.graceTimer = setTimeout(() => {
       local.graceTimer = null;
       if (local.connections > 0) return;
@@ -396,9 +414,15 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (presence === 'ready') local.missedOffers = 0;
     // An agent who steps away does not keep offers: they go to the next agent now.
     if (presence === 'not_ready') {
+      const queues: string[] = [];
       for (const r of await this.#store.reservationsOfAgent(agentId)) {
-        if (await this.#store.cancel(r.taskId, agentId)) this.#offerEnded(r, 'not_ready');
+        if (await this.#store.cancel(r.taskId, agentId)) {
+          this.#offerEnded(r, 'not_ready');
+          const task = await this.#store.getTask(r.taskId);
+          if (task) queues.push(task.queueId);
+        }
       }
+      await this.#passQueues(queues);
     }
     this.safeEmit('presence', agentId);
     this.#requestPass();
@@ -618,6 +642,13 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     return this.#agents.get(agentId)?.queues ?? [...this.#queues.keys()];
   }
 
+  /** Passes over several queues (each once), for a step that holds all their locks. */
+  async #passQueues(queueIds: string[]): Promise<void> {
+    for (const q of new Set(queueIds)) {
+      if (this.#queues.has(q)) await this.#passQueue(q);
+    }
+  }
+
   async #passQueue(queueId: string): Promise<void> {
     for (const task of await this.#store.waiting(queueId, this.#opts.scanDepth)) {
       if (this.#closed) return;
@@ -628,10 +659,16 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   /** Cancels offers whose timer was lost (their node died), then runs a full pass. */
   async #sweep(): Promise<void> {
     const grace = Math.min(2_000, this.#opts.offerTimeoutMs);
-    // Cancelling only frees agents; the passes that follow hand them out in order.
     for (const r of await this.#store.expired(this.#now() - grace, 100)) {
       if (this.#offerTimers.has(offerKey(r.taskId, r.agentId))) continue;
-      if (await this.#store.cancel(r.taskId, r.agentId)) this.#offerEnded(r, 'timeout');
+      const task = await this.#store.getTask(r.taskId);
+      const keys = [...(task ? [task.queueId] : []), ...this.#queuesOf(r.agentId)];
+      await this.#exclusive(keys, async () => {
+        if (await this.#store.cancel(r.taskId, r.agentId)) {
+          this.#offerEnded(r, 'timeout');
+          await this.#passQueues(keys);
+        }
+      });
     }
     this.#requestPass();
   }
@@ -640,14 +677,14 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const key = offerKey(r.taskId, r.agentId);
     const timer = setTimeout(() => {
       this.#offerTimers.delete(key);
-      this.#background(this.#exclusive([task.queueId], () => this.#offerTimedOut(r)));
+      this.#background(this.#exclusive([task.queueId, ...this.#queuesOf(r.agentId)], () => this.#offerTimedOut(r, task.queueId)));
     }, Math.max(0, r.expiresAt - this.#now()));
     this.#offerTimers.set(key, timer);
     this.safeEmit('offer', r.agentId, toTicket(task), r.expiresAt);
     this.safeEmit('presence', r.agentId);
   }
 
-  async #offerTimedOut(r: Reservation): Promise<void> {
+  async #offerTimedOut(r: Reservation, queueId: string): Promise<void> {
     if (!(await this.#store.cancel(r.taskId, r.agentId))) return;
     this.#memoryOf(r.taskId).timedOutBy.add(r.agentId);
     this.safeEmit('offer:revoked', r.agentId, r.taskId, 'timeout');
@@ -658,8 +695,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       await this.#store.setPresence(r.agentId, 'not_ready', `missed ${missed} offers`, this.#now());
     }
     this.safeEmit('presence', r.agentId);
-    const task = await this.#store.getTask(r.taskId);
-    if (task) await this.#matchTask(task);
+    // The agent's freed slot goes to the oldest task it can take, not straight back to this one.
+    await this.#passQueues([queueId, ...this.#queuesOf(r.agentId)]);
   }
 
   /** Bookkeeping for an offer the store no longer holds. */

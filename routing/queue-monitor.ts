@@ -89,8 +89,12 @@ interface AgentTrack {
   since: number;
   queues: string[];
   capacity: number;
-  /** Sequence of the presence event last applied: lookups may resolve out of order. */
-  seq: number;
+}
+
+/** One state lookup per agent at a time; events meanwhile are folded into one more lookup. */
+interface AgentLookup {
+  /** Time of the latest event not yet looked up, or null. */
+  nextAt: number | null;
 }
 
 const offerKey = (taskId: string, agentId: string) => `${taskId}\u0000${agentId}`;
@@ -102,13 +106,13 @@ export class QueueMonitor {
   readonly #queues = new Map<string, QueueState>();
   readonly #ew: ExpectedWait;
   readonly #agents = new Map<string, AgentTrack>();
+  readonly #lookups = new Map<string, AgentLookup>();
   readonly #offers = new Map<string, { queueId: string; expiresAt: number }>();
   readonly #leftAt = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #changes = new TypedEmitter<{ change: [queueId: string] }>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #timer: NodeJS.Timeout | null;
-  #presenceSeq = 0;
   #closed = false;
   /** The first queue listing and store check. */
   readonly ready: Promise<void>;
@@ -307,23 +311,39 @@ export class QueueMonitor {
     this.#changed(offer.queueId);
   }
 
+  // Presence events come in bursts (offer, accept, release): lookups are serialised per agent, so they
+  // apply in order, and events arriving meanwhile cost one more lookup, not one each.
   #presence(agentId: string): void {
     const at = this.#opts.now();
-    const seq = ++this.#presenceSeq;
+    const pending = this.#lookups.get(agentId);
+    if (pending) {
+      pending.nextAt = at;
+      return;
+    }
+    const lookup: AgentLookup = { nextAt: at };
+    this.#lookups.set(agentId, lookup);
     this.#track(
-      this.#deps.agentState(agentId).then(
-        (state) => this.#applyAgent(agentId, state, at, seq),
-        (err: unknown) => this.#opts.logger?.warn('reading agent state for queue metrics failed', { agentId, err }),
-      ),
+      (async () => {
+        try {
+          while (lookup.nextAt !== null && !this.#closed) {
+            const when = lookup.nextAt;
+            lookup.nextAt = null;
+            this.#applyAgent(agentId, await this.#deps.agentState(agentId), when);
+          }
+        } catch (err) {
+          if (!this.#closed) this.#opts.logger?.warn('reading agent state for queue metrics failed', { agentId, err });
+        } finally {
+          this.#lookups.delete(agentId);
+        }
+      })(),
     );
   }
 
-  #applyAgent(agentId: string, s: AgentWorkState | null, at: number, seq: number): void {
+  #applyAgent(agentId: string, s: AgentWorkState | null, at: number): void {
     if (this.#closed) return;
     let track = this.#agents.get(agentId);
-    if (track && track.seq > seq) return; // a newer lookup was applied already
     if (!track) {
-      track = { presence: null, state: null, since: at, queues: [], capacity: 0, seq };
+      track = { presence: null, state: null, since: at, queues: [], capacity: 0 };
       this.#agents.set(agentId, track);
     }
     const when = Math.max(at, track.since);
@@ -334,7 +354,6 @@ export class QueueMonitor {
     track.since = when;
     track.queues = s?.queues ?? [];
     track.capacity = s?.capacity ?? 0;
-    track.seq = seq;
     for (const id of new Set([...before, ...track.queues])) this.#changed(id);
   }
 

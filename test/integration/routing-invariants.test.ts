@@ -110,13 +110,15 @@ const QUEUE_SKILL = new Map<string, string | null>([
 ]);
 const QUEUES = [...QUEUE_SKILL.keys()];
 
-type SimOptions = Pick<EngineOptions, 'offerTimeoutMs' | 'rejectCooldownMs' | 'disconnectGraceMs' | 'sweepIntervalMs' | 'maxMissedOffers' | 'scanDepth'>;
+type SimOptions = Pick<EngineOptions, 'offerTimeoutMs' | 'rejectCooldownMs' | 'disconnectGraceMs' | 'sweepIntervalMs' | 'maxMissedOffers' | 'scanDepth'> & {
+  /**
+   * How much longer than rejectCooldownMs the model treats a rejecter as cooling down: one matching
+   * step reads the clock for an older task before it offers a younger one (a pass over a long queue
+   * takes a few round trips per task on Redis).
+   */
+  cooldownSlackMs: number;
+};
 
-/**
- * How much longer than rejectCooldownMs the model treats a rejecter as cooling down: the engine reads
- * its clock for a task before the model reads it for the offer event.
- */
-const COOLDOWN_SLACK_MS = 50;
 
 /** Higher priority first; within a priority the oldest first; then by id (as the stores order). */
 function serviceBefore(x: TaskTicket, y: TaskTicket): boolean {
@@ -155,7 +157,8 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
   const { store, inflight, started } = tracked(raw);
   let skew = 0;
   const now = () => Date.now() + skew;
-  const engine = new RoutingEngine(store, { ...sim, now });
+  const { cooldownSlackMs: _slack, ...options } = sim;
+  const engine = new RoutingEngine(store, { ...options, now });
   const rnd = lcg(seed);
 
   // The model: what the outside world (chat service, sockets) knows, built from calls and events.
@@ -168,7 +171,7 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
   const removed = new Set<string>();
   const offered = new Map<string, { agentId: string; expiresAt: number }>();
   const lastRevoked = new Map<string, { agentId: string; reason: string }>();
-  const rejectedAt = new Map<string, Map<string, number>>(); // taskId → agentId → when the reject began
+  const rejectedAt = new Map<string, Map<string, number>>(); // taskId → agentId → when it was rejected
   const orderViolations: string[] = [];
   const problems: string[] = []; // found by event listeners, reported by the next check
   const stats: Record<string, number> = { offers: 0, accepted: 0, rejected: 0, completed: 0, removed: 0, loggedOff: 0, refused: 0, clockJumps: 0 };
@@ -182,7 +185,7 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
   };
   const coolingDown = (taskId: string, agentId: string, at: number) => {
     const rejected = rejectedAt.get(taskId)?.get(agentId);
-    return rejected !== undefined && at - rejected < sim.rejectCooldownMs + COOLDOWN_SLACK_MS;
+    return rejected !== undefined && at - rejected < sim.rejectCooldownMs + sim.cooldownSlackMs;
   };
 
   engine.on('offer', (agentId, task, expiresAt) => {
@@ -213,6 +216,11 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
     if (offered.get(taskId)?.agentId !== agentId) problems.push(`revoke of ${taskId} from ${agentId}, who did not hold it`);
     offered.delete(taskId);
     lastRevoked.set(taskId, { agentId, reason });
+    // The engine starts the cooldown just before this event, by the same clock.
+    if (reason === 'rejected') {
+      if (!rejectedAt.has(taskId)) rejectedAt.set(taskId, new Map());
+      rejectedAt.get(taskId)!.set(agentId, now());
+    }
   });
   engine.on('agent:logged-off', (agentId) => {
     stats.loggedOff!++;
@@ -300,7 +308,6 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
 
   /** Runs one step; returns a broken invariant it saw directly, if any. */
   async function run(p: AgentProfile): Promise<string | null> {
-    const mine = () => [...offered].filter(([, o]) => o.agentId === p.id).map(([t]) => t);
     const holds = () => [...heldBy].filter(([, a]) => a === p.id).map(([t]) => t);
     switch (action) {
       case 'arrive': {
@@ -312,8 +319,10 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
         return null;
       }
       case 'accept': {
-        // Its own offer — or, now and then, one that is stale or someone else's.
-        const taskId = rnd.next() < 0.85 ? rnd.pick(mine()) : rnd.pick([...tickets.keys()]);
+        // An agent takes its offer — or, now and then, p tries one that is stale or someone else's.
+        const pending = rnd.pick([...offered]);
+        if (pending && rnd.next() < 0.85) p = PROFILES.find((q) => q.id === pending[1].agentId)!;
+        const taskId = pending && rnd.next() < 0.85 ? pending[0] : rnd.pick([...tickets.keys()]);
         if (taskId === undefined) return null;
         const offer = offered.get(taskId);
         const valid = offer?.agentId === p.id;
@@ -329,14 +338,11 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
         return null;
       }
       case 'reject': {
-        const taskId = rnd.pick(mine());
-        if (taskId === undefined) return null;
-        const began = now();
-        if (await refusable(() => engine.reject(p.id, taskId))) {
-          if (!rejectedAt.has(taskId)) rejectedAt.set(taskId, new Map());
-          rejectedAt.get(taskId)!.set(p.id, began);
-          stats.rejected!++;
-        }
+        const pending = rnd.pick([...offered]);
+        if (pending === undefined) return null;
+        const taskId = pending[0];
+        p = PROFILES.find((q) => q.id === pending[1].agentId)!;
+        if (await refusable(() => engine.reject(p.id, taskId))) stats.rejected!++;
         return null;
       }
       case 'wait':
@@ -349,6 +355,8 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
         stats.clockJumps!++;
         return null;
       case 'disconnect':
+        // Half the time an agent with an offer, so offers of dropped agents are common enough.
+        if (rnd.next() < 0.5) p = PROFILES.find((q) => q.id === rnd.pick([...offered.values()])?.agentId) ?? p;
         if (connections.get(p.id)! > 0) {
           connections.set(p.id, connections.get(p.id)! - 1);
           engine.agentDisconnected(p.id);
@@ -378,7 +386,8 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
         return null;
       }
       case 'abandon': {
-        const taskId = rnd.pick([...waiting]);
+        // Half the time one that is being offered, so abandoned offers are common enough.
+        const taskId = (rnd.next() < 0.5 ? rnd.pick([...offered.keys()]) : undefined) ?? rnd.pick([...waiting]);
         if (taskId === undefined) return null;
         waiting.delete(taskId);
         removed.add(taskId);
@@ -422,7 +431,7 @@ const RUNS: Run[] = [
   {
     kind: 'memory',
     makeStore: async () => new MemoryQueueStore(),
-    sim: { offerTimeoutMs: 30, rejectCooldownMs: 100, disconnectGraceMs: 80, sweepIntervalMs: 20, maxMissedOffers: 3, scanDepth: 10_000 },
+    sim: { offerTimeoutMs: 30, rejectCooldownMs: 100, disconnectGraceMs: 80, sweepIntervalMs: 20, maxMissedOffers: 3, scanDepth: 10_000, cooldownSlackMs: 50 },
     seeds: [1, 7, 42, 20240611],
     steps: 3_000,
     timeLimitMs: 12_000,
@@ -430,7 +439,7 @@ const RUNS: Run[] = [
   {
     kind: 'redis',
     makeStore: () => createRedisQueueStore(REDIS_URL, uniquePrefix()),
-    sim: { offerTimeoutMs: 60, rejectCooldownMs: 150, disconnectGraceMs: 120, sweepIntervalMs: 30, maxMissedOffers: 3, scanDepth: 10_000 },
+    sim: { offerTimeoutMs: 100, rejectCooldownMs: 200, disconnectGraceMs: 150, sweepIntervalMs: 200, maxMissedOffers: 3, scanDepth: 10_000, cooldownSlackMs: 300 },
     seeds: [5, 1234],
     steps: 1_200,
     timeLimitMs: 12_000,
@@ -446,7 +455,7 @@ describe.each(RUNS)('routing invariants on the $kind store', ({ makeStore, sim, 
     }, timeLimitMs + 20_000);
 
     it(`runs up to ${steps} steps and exercises every path`, () => {
-      expect(result.steps).toBeGreaterThanOrEqual(Math.min(steps, 500));
+      expect(result.steps).toBeGreaterThanOrEqual(Math.min(steps, 300));
       const paths = ['accepted', 'rejected', 'completed', 'removed', 'loggedOff', 'refused', 'clockJumps'];
       const revoked = ['timeout', 'rejected', 'abandoned', 'agent_gone', 'not_ready'].map((r) => `revoked:${r}`);
       expect([...paths, ...revoked].filter((key) => !((result.stats[key] ?? 0) > 0))).toEqual([]);
@@ -458,7 +467,7 @@ describe.each(RUNS)('routing invariants on the $kind store', ({ makeStore, sim, 
 
     // ENGINE BUG: offers pass over older tasks of the same queue and priority. See the minimal
     // reproductions below: when an offer ends, the engine re-matches only that task, not the agent it
-    // freed, and on Redis a matching pass uses agents that became free after it looked at older tasks.
+    // freed.
     it('keeps the order within a priority among equally eligible agents', () => {
       expect(result.orderViolations.slice(0, 5)).toEqual([]);
     });
@@ -494,12 +503,23 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     engine = new RoutingEngine(t.store, { offerTimeoutMs: 10_000, rejectCooldownMs: 60_000, sweepIntervalMs: 60_000, maxMissedOffers: 10, ...opts });
     engine.on('offer', (agentId, task) => offers.push(`${agentId}:${task.id}`));
     await engine.setQueue({ id: 'sales', requiredSkill: 'sales' });
+    await engine.setQueue({ id: 'billing', requiredSkill: 'billing' });
   }
 
-  const ticket = (id: string, enqueuedAt: number): TaskTicket => ({ id, queueId: 'sales', priority: 0, enqueuedAt });
+  const ticket = (id: string, enqueuedAt: number, queueId = 'sales'): TaskTicket => ({ id, queueId, priority: 0, enqueuedAt });
 
-  async function ready(id: string): Promise<void> {
-    await engine.agentConnected(profile(id, 1, ['sales']), []);
+  /** Holds the engine's next reservationsOfTask(taskId) back: resolves `reached` when it gets there, runs it on `release()`. */
+  function holdAt(taskId: string) {
+    let reached!: () => void;
+    const at = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    t.delayCalls((method, args) => (method === 'reservationsOfTask' && args[0] === taskId ? (reached(), t.delayCalls(null), gate) : null));
+    return { at, release };
+  }
+
+  async function ready(id: string, skills = ['sales']): Promise<void> {
+    await engine.agentConnected(profile(id, 1, skills), []);
     await engine.setPresence(id, 'ready');
   }
 
@@ -535,11 +555,10 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     expect(offers).toEqual(['a:x', 'a:y']);
   });
 
-  // ENGINE BUG: a matching pass (#pass, routing/engine.ts) looks at the waiting tasks one by one, with
-  // store calls in between. An agent that becomes free while the pass is between an older task and a
-  // newer one is given the newer one, and the older one keeps waiting. On Redis every store call is a
-  // round trip, so this happens in normal operation (the simulation above finds it with the other
-  // faults fixed); here a store call is held back to make it happen on demand, on either store.
+  // A matching pass looks at the waiting tasks one by one, with store calls in between (on Redis each
+  // is a round trip). An agent that becomes free meanwhile must not go to a younger task the pass
+  // reaches later while an older one it already looked at waits. A store call is held back here to
+  // make that moment happen on demand, on either store.
   it('an agent that becomes ready while a matching pass runs gets the oldest task, not the one the pass is at', async () => {
     await start();
     await engine.agentConnected(profile('a', 1, ['sales']), []); // not ready yet
@@ -547,18 +566,43 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     await engine.enqueue(ticket('x', t0 + 1));
     await settle(t.inflight);
     // Hold the pass back when it gets to x (it has found nobody for y), and let a become ready then.
-    let reachedX!: () => void;
-    const atX = new Promise<void>((resolve) => (reachedX = resolve));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    t.delayCalls((method, args) => (method === 'reservationsOfTask' && args[0] === 'x' ? (reachedX(), gate) : null));
+    const hold = holdAt('x');
     await engine.setQueue({ id: 'sales', requiredSkill: 'sales' }); // any change runs a full pass
-    await atX;
-    t.delayCalls(null);
-    await engine.setPresence('a', 'ready');
-    release();
+    await hold.at;
+    const becameReady = engine.setPresence('a', 'ready');
+    await sleep(20); // let the presence change reach the store, if it will before the pass is done
+    hold.release();
+    await becameReady;
     await waitFor(() => offers.length > 0, 'an offer');
     await settle(t.inflight);
     expect(offers).toEqual(['a:y']);
+  });
+
+  // ENGINE BUG: the matching locks are per queue, but an agent serves several queues. Steps that free
+  // an agent lock only the queue of the task concerned (reject, an offer's time-out: [task.queueId];
+  // remove: no lock at all), so an agent of queues A and B freed by a step on B can be taken by a pass
+  // on A that is between an older and a younger task of A: the younger one gets the agent. On Redis
+  // this happens in normal operation (the simulation finds it); a held-back store call makes it happen
+  // on demand here. The steps that free an agent should also lock the agent's queues (#queuesOf),
+  // as setPresence and releaseTask do.
+  it("an agent freed by a step on another of its queues during a pass gets the pass's oldest task", async () => {
+    await start();
+    await ready('b', ['sales', 'billing']);
+    await engine.enqueue(ticket('w', t0, 'billing')); // b is busy with w's offer
+    await engine.enqueue(ticket('y', t0 + 1));
+    await engine.enqueue(ticket('x', t0 + 2));
+    await settle(t.inflight);
+    expect(offers).toEqual(['b:w']);
+    // A pass over sales has found nobody for y and is about to look at x when b rejects w.
+    const hold = holdAt('x');
+    await engine.setQueue({ id: 'sales', requiredSkill: 'sales' }); // any change runs a full pass
+    await hold.at;
+    const rejected = engine.reject('b', 'w');
+    await sleep(20); // let the reject reach the store, if it will before the pass is done
+    hold.release();
+    await rejected;
+    await waitFor(() => offers.length > 1, 'an offer');
+    await settle(t.inflight);
+    expect(offers).toEqual(['b:w', 'b:y']);
   });
 });

@@ -178,24 +178,26 @@ describe('occupancy', () => {
     expect(s.monitor.interval('general', T0, T0 + 1)).toMatchObject({ busyMs: 10 * SEC, availableMs: 0, occupancy: 1 });
   });
 
-  it('applies presence lookups in event order even when they resolve out of order', async () => {
+  it('looks an agent up once at a time and folds events meanwhile into one more lookup, in order', async () => {
     const s = track(setup());
+    let lookups = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     s.setStateDelay(async () => {
-      s.setStateDelay(async () => undefined); // only the first lookup is slow
-      await gate;
+      if (++lookups === 1) await gate; // the first lookup is slow
     });
     s.agents.set('a1', ready(0));
-    s.routing.safeEmit('presence', 'a1'); // slow: reads "available"
+    s.routing.safeEmit('presence', 'a1'); // reads "available" at 0 s
+    s.clock.now = T0 + 5 * SEC;
+    s.routing.safeEmit('presence', 'a1');
     s.clock.now = T0 + 10 * SEC;
     s.agents.set('a1', ready(1));
-    s.routing.safeEmit('presence', 'a1'); // fast: "busy" from 10 s
-    await new Promise((r) => setImmediate(r));
+    s.routing.safeEmit('presence', 'a1'); // folded with the one before: "busy" from 10 s
     release();
     await s.monitor.settled();
+    expect(lookups).toBe(2);
     s.clock.now = T0 + 20 * SEC;
-    expect(s.monitor.interval('general', T0, T0 + 1)).toMatchObject({ busyMs: 10 * SEC, availableMs: 0 });
+    expect(s.monitor.interval('general', T0, T0 + 1)).toMatchObject({ availableMs: 10 * SEC, busyMs: 10 * SEC });
   });
 });
 
