@@ -57,6 +57,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     {
       wrapUpMs: config.routing.wrapUpSeconds * 1000,
       maxOpenChatsPerCustomer: 3,
+      // The monitor is built just below; nothing asks before restore() finishes and the notifier is set.
+      expectedWaitMs: (queueId, position): number | null => queueMonitor.expectedWaitMs(queueId, position),
       admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
     },
     logger.child({ component: 'chat' }),
@@ -68,12 +70,6 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     { logger: logger.child({ component: 'queue-monitor' }) },
   );
   exportQueueMetrics(metrics.registry, queueMonitor);
-  router.on('queue:changed', (queueId) => {
-    router.waitingCount(queueId).then(
-      (n) => metrics.queueWaiting.set({ queue: queueId }, n),
-      () => undefined,
-    );
-  });
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
 

@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { RoutingEngine, type TaskTicket } from '../routing/engine.js';
+import { seededRandom } from '../routing/strategies.js';
 import { createQueueStore } from '../routing/store/index.js';
 import type { QueueStore } from '../routing/store/queue-store.js';
 
@@ -36,18 +37,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Seeded generator (mulberry32), so two runs see the same arrival pattern. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -58,7 +47,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const random = seeded(42);
+  // Seeded, so two runs see the same arrival pattern.
+  const random = seededRandom(42);
   const keyPrefix = `mccs-bench:${randomBytes(4).toString('hex')}:`;
   const store: QueueStore = await createQueueStore(
     args.store === 'redis' ? { kind: 'redis', url: process.env.MCCS_REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix } : { kind: 'memory' },

@@ -42,6 +42,8 @@ export interface ChatServiceOptions {
   admit: (queueId: string, now: number) => Promise<string>;
   /** Open chats one customer may have at once; more is refused, so one visitor cannot flood a queue. */
   maxOpenChatsPerCustomer: number;
+  /** Expected wait at a place in a queue, ms; null when unknown. Sent to waiting customers with their position. */
+  expectedWaitMs?: (queueId: string, position: number) => number | null;
 }
 
 /** What happened to tasks, for monitoring (queue metrics, charging); listeners cannot break chat. */
@@ -184,7 +186,7 @@ export class ChatService {
       queueId: task.queueId,
       status: task.status,
       agentName: agent?.displayName ?? null,
-      position: await this.router.position(task.id),
+      ...(await this.#place(task.id, task.queueId)),
       callbackNumber: task.callbackNumber,
       messages: await this.#history(task.id),
     };
@@ -443,6 +445,11 @@ export class ChatService {
     };
   }
 
+  async #place(taskId: string, queueId: string): Promise<{ position: number | null; expectedWaitMs: number | null }> {
+    const position = await this.router.position(taskId);
+    return { position, expectedWaitMs: position === null ? null : (this.opts.expectedWaitMs?.(queueId, position) ?? null) };
+  }
+
   async #sendPresence(agentId: string): Promise<void> {
     try {
       this.#notify()?.toAgent(agentId, 'presence', await this.agentStatus(agentId));
@@ -466,7 +473,7 @@ export class ChatService {
       if (this.#lastPosition.get(ticket.id) === position) return;
       this.#lastPosition.set(ticket.id, position);
       void this.#tasks.findOneBy({ id: ticket.id }).then((t) => {
-        if (t) notifier.toCustomer(t.customerId, 'chat:queued', { taskId: t.id, position });
+        if (t) notifier.toCustomer(t.customerId, 'chat:queued', { taskId: t.id, position, expectedWaitMs: this.opts.expectedWaitMs?.(queueId, position) ?? null });
       });
     });
   }

@@ -22,12 +22,6 @@ export class Metrics {
     labelNames: ['namespace', 'event', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly queueWaiting = new Gauge({
-    name: 'mccs_queue_waiting_tasks',
-    help: 'Tasks waiting in each queue',
-    labelNames: ['queue'] as const,
-    registers: [this.registry],
-  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mccs_' });
