@@ -339,10 +339,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
    * still holds; they count against capacity when the store does not know the agent (after a restart).
    */
   agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
-    return this.#exclusive([...this.#queues.keys()], () => this.#agentConnected(profile, heldTaskIds));
-  }
-
-  async #agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
+    // Counted at once, not when the step's turn comes: a grace period ending meanwhile must see it.
     let local = this.#agents.get(profile.id);
     if (!local) {
       local = { profile, queues: [], connections: 0, missedOffers: 0, graceTimer: null };
@@ -352,7 +349,10 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     local.connections++;
     if (local.graceTimer) clearTimeout(local.graceTimer);
     local.graceTimer = null;
+    return this.#exclusive([...this.#queues.keys()], () => this.#agentConnected(profile, heldTaskIds));
+  }
 
+  async #agentConnected(profile: AgentProfile, heldTaskIds: string[]): Promise<void> {
     const known = await this.#store.getAgent(profile.id);
     if (known && known.presence !== 'logged_off') {
       // Back within the grace period: an agent who was ready when the connection dropped is ready again.
@@ -393,11 +393,14 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     local.graceTimer = setTimeout(() => {
       local.graceTimer = null;
       if (local.connections > 0) return;
-      this.#agents.delete(agentId);
       this.#background(
-        this.#exclusive(local.queues, () => this.#store.setPresence(agentId, 'logged_off', null, this.#now())).then(() =>
-          this.safeEmit('agent:logged-off', agentId),
-        ),
+        this.#exclusive(local.queues, async () => {
+          // A reconnect may have come while this step waited for its turn.
+          if (local.connections > 0 || this.#agents.get(agentId) !== local) return;
+          this.#agents.delete(agentId);
+          await this.#store.setPresence(agentId, 'logged_off', null, this.#now());
+          this.safeEmit('agent:logged-off', agentId);
+        }),
       );
     }, this.#opts.disconnectGraceMs);
   }
