@@ -11,54 +11,9 @@ import { InvalidStateError } from '../../lib/errors.js';
 import { RoutingEngine, type AgentProfile, type EngineOptions, type OfferRevokeReason, type TaskTicket } from '../../routing/engine.js';
 import { MemoryQueueStore, createRedisQueueStore, type QueueStore } from '../../routing/store/index.js';
 import { REDIS_URL, uniquePrefix } from '../contract/redis-support.js';
+import { lcg, sleep, tracked, waitFor, type DelayRule } from '../support/engine-harness.js';
 
 // ---- helpers --------------------------------------------------------------------------------------
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `condition` holds; fails with `what` after `timeoutMs` (a bound, not an expectation). */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(5);
-  }
-}
-
-type DelayRule = (method: string, args: unknown[]) => Promise<void> | null;
-
-/**
- * A store that counts the calls in flight, so a test can wait until the engine has nothing left to do
- * (every engine step awaits the store; between two store calls it only runs microtasks), and that can
- * hold a chosen call back (store latency, to make a race happen on demand).
- */
-function tracked(inner: QueueStore): { store: QueueStore; inflight: () => number; started: () => number; delayCalls: (rule: DelayRule | null) => void } {
-  let inflight = 0;
-  let started = 0;
-  let delay: DelayRule | null = null;
-  const store = new Proxy(inner, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        inflight++;
-        started++;
-        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
-        const held = delay?.(String(prop), args) ?? null;
-        let result: unknown;
-        try {
-          result = held ? held.then(call) : call();
-        } catch (err) {
-          inflight--;
-          throw err;
-        }
-        return Promise.resolve(result).finally(() => inflight--);
-      };
-    },
-  });
-  return { store, inflight: () => inflight, started: () => started, delayCalls: (rule) => void (delay = rule) };
-}
 
 /** The engine's clock: real time, optionally moved ahead (`advance`) or frozen at a value. */
 class Clock {
@@ -1092,13 +1047,3 @@ describe.each(STORES)('RoutingEngine on the %s store', (_kind, makeStore) => {
   });
 });
 
-/** Numerical Recipes LCG: deterministic, so a failure names a reproducible seed and step. */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T | undefined => (xs.length ? xs[Math.floor(next() * xs.length)] : undefined),
-  };
-}

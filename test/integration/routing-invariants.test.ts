@@ -19,56 +19,7 @@ import { InvalidStateError } from '../../lib/errors.js';
 import { RoutingEngine, type AgentProfile, type EngineOptions, type TaskTicket } from '../../routing/engine.js';
 import { MemoryQueueStore, createRedisQueueStore, type QueueStore } from '../../routing/store/index.js';
 import { REDIS_URL, uniquePrefix } from '../contract/redis-support.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Numerical Recipes LCG: the same seed gives the same sequence of actions. */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T | undefined => (xs.length ? xs[Math.floor(next() * xs.length)] : undefined),
-  };
-}
-
-/**
- * The store as the engine sees it: counts the engine's calls (so a test can wait until the engine is
- * idle) and can hold a chosen call back for a while (store latency, to make a race happen on demand).
- */
-function tracked(inner: QueueStore) {
-  let inflight = 0;
-  let started = 0;
-  let delay: ((method: string, args: unknown[]) => Promise<void> | null) | null = null;
-  const store = new Proxy(inner, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        inflight++;
-        started++;
-        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
-        const held = delay?.(String(prop), args) ?? null;
-        let result: unknown;
-        try {
-          result = held ? held.then(call) : call();
-        } catch (err) {
-          inflight--;
-          throw err;
-        }
-        return Promise.resolve(result).finally(() => inflight--);
-      };
-    },
-  });
-  return {
-    store,
-    inflight: () => inflight,
-    started: () => started,
-    /** Before each engine call: a promise to wait for first, or null to go straight on. */
-    delayCalls: (fn: typeof delay) => void (delay = fn),
-  };
-}
+import { lcg, sleep, tracked, waitFor } from '../support/engine-harness.js';
 
 /** Waits until no engine store call is in flight and none starts within a macrotask turn. */
 async function settle(inflight: () => number): Promise<void> {
@@ -83,14 +34,6 @@ async function settle(inflight: () => number): Promise<void> {
   }
 }
 
-/** Polls until `condition` holds; fails after `timeoutMs` (a bound, not an expectation). */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(5);
-  }
-}
 
 function profile(id: string, capacity: number, skills: string[]): AgentProfile {
   return { id, displayName: id.toUpperCase(), skills: skills.map((skill) => ({ skill, level: 1 })), chatCapacity: capacity };
