@@ -49,7 +49,8 @@ export const ConfigSchema = Type.Object({
     /** auto: start the janus binary when it exists; external: connect to wsUrl; off: no media server. */
     mode: Type.Union([Type.Literal('auto'), Type.Literal('external'), Type.Literal('off')]),
     binary: Type.String({ minLength: 1 }),
-    wsUrl: Type.String({ pattern: '^wss?://' }),
+    /** One Janus WebSocket URL, or several separated by commas (media nodes; external mode). */
+    wsUrl: Type.String({ pattern: '^wss?://[^,\\s]+(,\\s*wss?://[^,\\s]+)*$' }),
     wsPort: Port,
     rtpPortRange: Type.String({ pattern: '^\\d+-\\d+$' }),
   }),

@@ -3,7 +3,7 @@
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { createDisabledEngine, type MediaEngine, type MediaHealth } from './engine.js';
-import { createJanusEngine } from './janus/client.js';
+import { createJanusEngine } from './janus/engine.js';
 import { startJanusProcess, type JanusProcess } from './janus-process.js';
 
 export interface Media {
@@ -25,16 +25,17 @@ export async function startMedia(opts: { janus: Config['janus']; dataDir: string
       startAfter: janusProcess.settled(),
     });
     engine = {
+      ...bindAll(inner),
       // When the child has died, say so: "connection refused" alone would send an operator the wrong way.
       async health(): Promise<MediaHealth> {
         const h = await inner.health();
         if (h.state === 'up' || janusProcess.state === 'running' || janusProcess.state === 'starting') return h;
         return { ...h, detail: `Janus process ${janusProcess.state}: ${janusProcess.detail}` };
       },
-      close: () => inner.close(),
     };
   } else if (janusProcess.state === 'external') {
-    engine = createJanusEngine({ wsUrl: opts.janus.wsUrl, logger: opts.logger });
+    const [wsUrl = opts.janus.wsUrl, ...moreWsUrls] = opts.janus.wsUrl.split(',').map((u) => u.trim());
+    engine = createJanusEngine({ wsUrl, moreWsUrls, logger: opts.logger });
   } else {
     // off, not installed, or could not start (port taken): chat works, calls report why they cannot.
     engine = createDisabledEngine(janusProcess.detail);
@@ -44,5 +45,17 @@ export async function startMedia(opts: { janus: Config['janus']; dataDir: string
     engine,
     janusProcess,
     close: () => (closing ??= engine.close().then(() => janusProcess.close())),
+  };
+}
+
+/** The engine's methods as plain functions, so one can be replaced in a spread. */
+function bindAll(engine: MediaEngine): MediaEngine {
+  return {
+    health: () => engine.health(),
+    nodes: () => engine.nodes(),
+    createRoom: (o) => engine.createRoom(o),
+    openRoom: (o) => engine.openRoom(o),
+    room: (id) => engine.room(id),
+    close: () => engine.close(),
   };
 }

@@ -3,9 +3,8 @@
 // gives up, backs off exponentially with jitter, and reports every change through one setState().
 import { EventEmitter } from 'node:events';
 import { format } from 'node:util';
-import Janode, { type JanodeConnection, type JanusServerInfo } from 'janode';
+import Janode, { type JanodeConnection } from 'janode';
 import type { Logger } from '../../lib/logger.js';
-import type { MediaEngine, MediaHealth } from '../engine.js';
 
 export type JanusConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -179,32 +178,6 @@ export class JanusClient extends EventEmitter<JanusClientEvents> {
     // Retrying must not by itself keep the process alive at shutdown.
     this.#retryTimer.unref();
   }
-}
-
-export interface JanusEngine extends MediaEngine {
-  readonly connectionState: JanusConnectionState;
-}
-
-/** A MediaEngine over one Janus server. Connects in the background and keeps reconnecting. */
-export function createJanusEngine(opts: JanusClientOptions): JanusEngine {
-  const client = new JanusClient(opts);
-  if (opts.startAfter) void opts.startAfter.then(() => client.start(), () => client.start());
-  else client.start();
-  return {
-    get connectionState() {
-      return client.state;
-    },
-    async health(): Promise<MediaHealth> {
-      if (client.state !== 'connected') return { state: 'down', detail: `${client.state}: ${client.detail}` };
-      try {
-        const info: JanusServerInfo = await client.request('info', (c) => c.getInfo());
-        return { state: 'up', version: info.version_string, detail: `${info.name} at ${opts.wsUrl}` };
-      } catch (err) {
-        return { state: 'down', detail: errorText(err) };
-      }
-    },
-    close: () => client.close(),
-  };
 }
 
 // ---- helpers -------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ declare module 'janode' {
   export interface JanodeConnection extends EventEmitter {
     readonly id: number;
     getInfo(): Promise<JanusServerInfo>;
+    /** Creates a Janus session kept alive by janode every ka_interval seconds. */
+    create(ka_interval?: number): Promise<JanodeSession>;
     close(): Promise<void>;
     getRemoteHostname(): string | null;
   }
@@ -47,11 +49,21 @@ declare module 'janode' {
     error(...args: unknown[]): void;
   }
 
+  export interface JanodeSession extends EventEmitter {
+    readonly id: number;
+    attach<H>(plugin: { id: string; Handle: new (session: JanodeSession, id: number) => H }): Promise<H>;
+    destroy(): Promise<void>;
+  }
+
   export interface JanodeCoreEvents {
     CONNECTION_CLOSED: 'connection_closed';
     CONNECTION_ERROR: 'connection_error';
     SESSION_DESTROYED: 'session_destroyed';
     HANDLE_DETACHED: 'handle_detached';
+    HANDLE_ICE_FAILED: 'handle_ice_failed';
+    HANDLE_HANGUP: 'handle_hangup';
+    HANDLE_MEDIA: 'handle_media';
+    HANDLE_WEBRTCUP: 'handle_webrtcup';
   }
 
   const Janode: {
@@ -60,4 +72,34 @@ declare module 'janode' {
     EVENT: JanodeCoreEvents;
   };
   export default Janode;
+}
+
+declare module 'janode/handle' {
+  import { EventEmitter } from 'node:events';
+  import type { JanodeSession } from 'janode';
+
+  /** A message Janus sent on a handle, as janode hands it over (only the fields we read). */
+  export interface JanusMessage {
+    janus: string;
+    transaction?: string;
+    sender?: number;
+    plugindata?: { plugin: string; data: Record<string, unknown> };
+    jsep?: { type: 'offer' | 'answer'; sdp: string };
+    reason?: string;
+    error?: { code: number; reason: string };
+  }
+
+  /** janode's base plugin handle; plugins subclass it and override handleMessage. */
+  export default class JanodeHandle extends EventEmitter {
+    constructor(session: JanodeSession, id: number);
+    readonly id: number;
+    /** Returns truthy when the message was handled (janode then emits nothing more for it). */
+    handleMessage(message: JanusMessage): unknown;
+    ownsTransaction(id: string): boolean;
+    closeTransactionWithSuccess(id: string, data: unknown): void;
+    closeTransactionWithError(id: string, error: Error): void;
+    sendRequest(request: Record<string, unknown>, timeout_ms?: number): Promise<JanusMessage>;
+    detach(): Promise<void>;
+    hangup(): Promise<void>;
+  }
 }

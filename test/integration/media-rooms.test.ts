@@ -1,0 +1,154 @@
+// The media engine against a real Janus on loopback, with plain-RTP legs (no ICE needed): rooms per
+// session, mixing between legs, server-side mute, the coach mix kept apart, a second process joining
+// the same room, the registry's load view, and the mixed recording. Browser (WebRTC) legs are tested
+// in a network namespace by the browser media tests.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import type { Logger } from '../../lib/logger.js';
+import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess, type MediaRoom } from '../../media/index.js';
+import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
+
+const silent = winston.createLogger({ silent: true }) as unknown as Logger;
+let dataDir: string;
+let janus: JanusProcess;
+let engine: JanusEngine;
+let other: JanusEngine | undefined;
+const peers: RtpPeer[] = [];
+let room: MediaRoom | undefined;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function rtpLeg(r: MediaRoom, legId: string, tone: number): Promise<RtpPeer> {
+  const peer = await createRtpPeer();
+  peers.push(peer);
+  const { local } = await r.joinRtp({ legId, display: legId, codec: 'pcmu', remote: { ip: '127.0.0.1', port: peer.port } });
+  peer.start(local, tone);
+  return peer;
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'mccs-media-'));
+  const port = await freePort();
+  janus = await startJanusProcess({
+    janus: { mode: 'auto', binary: 'janus', wsUrl: `ws://127.0.0.1:${port}`, wsPort: port, rtpPortRange: '21000-21999' },
+    dataDir,
+    logger: silent,
+  });
+  expect(await janus.settled()).toBe('running');
+  engine = createJanusEngine({ wsUrl: `ws://127.0.0.1:${port}`, logger: silent, loadPollMs: 200 });
+  await until('node healthy', () => engine.nodes()[0]?.health.state === 'up');
+}, 60_000);
+
+afterEach(async () => {
+  for (const p of peers.splice(0)) await p.close();
+  await room?.destroy();
+  room = undefined;
+  await other?.close();
+  other = undefined;
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await janus?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+it('mixes two phone legs: each hears the other, a server-side mute silences one, and the mix is recorded', async () => {
+  const recordDir = path.join(dataDir, 'rec');
+  execFileSync('mkdir', ['-p', recordDir]);
+  const sessionId = randomUUID();
+  const started = Date.now();
+  room = await engine.createRoom({ sessionId, video: false, recordDir });
+  expect(room.nodeId).toBe(engine.nodes()[0]?.id);
+  const a = await rtpLeg(room, 'a', 440);
+  const b = await rtpLeg(room, 'b', 0);
+  // B hears A's tone; A hears (near) silence, since B sends silence and the mix leaves out one's own voice.
+  await until('b hears a', () => b.recentLevel() > 1000);
+  expect(a.received).toBeGreaterThan(0);
+  expect(a.recentLevel()).toBeLessThan(200);
+
+  await room.setMuted('a', true);
+  await until('a muted', () => b.recentLevel() < 200);
+  await room.setMuted('a', false);
+  await until('a unmuted', () => b.recentLevel() > 1000);
+
+  await until('load reported', () => (engine.nodes()[0]?.load ?? 0) >= 2);
+  await new Promise((r) => setTimeout(r, 1500));
+  const files = await room.recordingFiles();
+  await room.destroy();
+  const callMs = Date.now() - started;
+  const mix = (await room.recordingFiles()).find((f) => f.kind === 'audio-mix');
+  expect(files.length + 1).toBeGreaterThan(0);
+  expect(mix).toBeDefined();
+  // 16 kHz mono 16-bit: 32 000 bytes a second, plus a 44-byte header.
+  const seconds = ((await stat(mix!.path)).size - 44) / 32_000;
+  expect(Math.abs(seconds * 1000 - callMs)).toBeLessThan(1000);
+  expect(room.destroyed).toBe(true);
+}, 30_000);
+
+it('keeps the coach mix apart: the agent hears the whispering supervisor, the customer does not', async () => {
+  room = await engine.createRoom({ sessionId: randomUUID(), video: false });
+  const customer = await rtpLeg(room, 'customer', 0);
+  await rtpLeg(room, 'agent', 0);
+  const peer = await createRtpPeer();
+  peers.push(peer);
+  const agentCoach = await room.joinRtp({ legId: 'agent-coach', mix: 'coach', display: 'agent', muted: true, codec: 'pcmu', remote: { ip: '127.0.0.1', port: peer.port } });
+  peer.start(agentCoach.local, 0);
+  const supervisor = await createRtpPeer();
+  peers.push(supervisor);
+  const sup = await room.joinRtp({ legId: 'supervisor', mix: 'coach', display: 'sup', codec: 'pcmu', remote: { ip: '127.0.0.1', port: supervisor.port } });
+  supervisor.start(sup.local, 1000);
+  await until('agent hears the whisper', () => peer.recentLevel() > 1000);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(customer.received).toBeGreaterThan(0);
+  expect(customer.recentLevel(1000)).toBeLessThan(200);
+  expect(room.legIds().sort()).toEqual(['agent', 'agent-coach', 'customer', 'supervisor']);
+  await room.leave('supervisor');
+  expect(room.legIds()).not.toContain('supervisor');
+}, 30_000);
+
+it('lets a second server process join a leg to the room another one created', async () => {
+  const sessionId = randomUUID();
+  room = await engine.createRoom({ sessionId, video: false });
+  const a = await rtpLeg(room, 'a', 440);
+  other = createJanusEngine({ wsUrl: engine.nodes()[0]!.id, logger: silent });
+  await until('other connected', () => other!.connectionState === 'connected');
+  const opened = await other.openRoom({ sessionId, nodeId: room.nodeId, video: false });
+  const b = await rtpLeg(opened, 'b', 0);
+  await until('b hears a across processes', () => b.recentLevel() > 1000);
+  expect(a.received).toBeGreaterThan(0);
+  // A leg id that is already in the room (a reload) replaces the stale participant.
+  const again = await rtpLeg(opened, 'b', 0);
+  await until('replacement hears a', () => again.recentLevel() > 1000);
+}, 30_000);
+
+it('refuses a room when no media node is up', async () => {
+  const dead = createJanusEngine({ wsUrl: 'ws://127.0.0.1:9', logger: silent, retryBaseMs: 50, retryMaxMs: 100 });
+  try {
+    await expect(dead.createRoom({ sessionId: randomUUID(), video: false })).rejects.toThrow(/no media server is up/);
+  } finally {
+    await dead.close();
+  }
+});
