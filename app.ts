@@ -20,6 +20,7 @@ import { buildHttpApp } from './signaling/http/app.js';
 import { attachSockets } from './signaling/sockets/socket-server.js';
 import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
+import { CallService } from './calls/call-service.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -72,6 +73,15 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   exportQueueMetrics(metrics.registry, queueMonitor);
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
+  const calls = new CallService({
+    db,
+    chat,
+    engine: media.engine,
+    iceServers: () => [],
+    logger: logger.child({ component: 'calls' }),
+  });
+  const { ended } = await calls.restore();
+  if (ended) logger.info('calls left open by the last run were closed', { ended });
 
   const http = await buildHttpApp({
     config,
@@ -121,8 +131,10 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     metrics,
     maxPayloadBytes: config.http.bodyLimitBytes,
     queueMonitor,
+    calls,
   });
   chat.setNotifier(sockets.notifier);
+  calls.setNotifier(sockets.notifier);
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
@@ -139,6 +151,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         await cluster?.close();
         await http.close().catch(() => undefined);
         chat.close();
+        await calls.close();
         queueMonitor.close();
         router.close();
         await store.close();

@@ -13,6 +13,7 @@ import {
   type CustomerRow,
   type MessageRow,
   type QueueRow,
+  type TaskChannel,
   type TaskRow,
 } from '../db/entities.js';
 import { DomainError, InvalidStateError, NotFoundError } from '../lib/errors.js';
@@ -51,6 +52,8 @@ export type ChatObserverEvents = {
   'task:queued': [e: { taskId: string; queueId: string; channel: TaskRow['channel']; at: number }];
   'task:answered': [e: { taskId: string; queueId: string; agentId: string; at: number; waitMs: number }];
   'task:abandoned': [e: { taskId: string; queueId: string; at: number; waitMs: number }];
+  /** The conversation ended (agent, customer, or the system); wrap-up follows, or the task went back to its queue. */
+  'task:ended': [e: { taskId: string; queueId: string; customerId: string; agentId: string; at: number; by: 'agent' | 'customer' | 'system' }];
   /** Wrap-up finished: the agent's work on the task is over. */
   'task:completed': [e: { taskId: string; queueId: string; agentId: string; at: number; handleMs: number }];
 };
@@ -112,10 +115,17 @@ export class ChatService {
 
   // ---- customer side --------------------------------------------------------------------------
 
+  /**
+   * Starts a conversation: a chat, or a browser call (channel 'call' or 'video') routed the same way
+   * and answered in the agent's softphone. A call may start without text; its first line then says so.
+   */
   async startChat(
     customerId: string,
-    input: { queueId: string; text: string; clientMsgId: string; displayName?: string },
+    input: { queueId: string; text?: string; clientMsgId: string; displayName?: string; channel?: TaskChannel },
   ): Promise<CustomerChatView> {
+    const channel = input.channel ?? 'chat';
+    const text = input.text ?? (channel === 'video' ? 'Video call' : channel === 'call' ? 'Audio call' : undefined);
+    if (text === undefined) throw new DomainError('VALIDATION', 'a chat starts with a message');
     // A retried start (same clientMsgId) returns the chat the first attempt created.
     const retried = await this.#messages.findOneBy({ senderId: customerId, clientMsgId: input.clientMsgId, sender: 'customer' });
     if (retried) return this.customerView(customerId, retried.taskId);
@@ -136,12 +146,12 @@ export class ChatService {
     });
     const task: TaskRow = {
       id: randomUUID(),
-      channel: 'chat',
+      channel,
       queueId: queue.id,
       customerId,
       status: 'queued',
       priority: 0,
-      firstMessage: input.text,
+      firstMessage: text,
       agentId: null,
       enqueuedAt: now,
       offeredAt: null,
@@ -155,7 +165,7 @@ export class ChatService {
       callbackNumber: null,
       callbackRequestedAt: null,
     };
-    const message = newMessage(task.id, 'customer', customerId, name, input.text, input.clientMsgId, now);
+    const message = newMessage(task.id, 'customer', customerId, name, text, input.clientMsgId, now);
     await this.db.transaction(async (m) => {
       if (input.displayName?.trim() && input.displayName.trim() !== customer.displayName) {
         await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: input.displayName.trim() });
@@ -165,7 +175,7 @@ export class ChatService {
     });
     await this.router.enqueue(ticketOf(task));
     this.observer.safeEmit('task:queued', { taskId: task.id, queueId: queue.id, channel: task.channel, at: now });
-    this.logger.info('chat queued', { taskId: task.id, queueId: queue.id });
+    this.logger.info('chat queued', { taskId: task.id, queueId: queue.id, channel });
     return this.customerView(customerId, task.id);
   }
 
@@ -223,6 +233,7 @@ export class ChatService {
       if (changed) {
         await this.#systemMessage(task, 'The customer left the chat.');
         this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId, by: 'customer', status: 'wrapup' });
+        this.#emitEnded(task, task.agentId, now, 'customer');
         this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
         void this.#sendPresence(task.agentId);
         return 'wrapup';
@@ -261,7 +272,7 @@ export class ChatService {
         ? 'not_ready'
         : s.activeTasks > 0 && wrappingUp >= s.activeTasks
           ? 'wrapup'
-          : s.activeTasks >= s.capacity
+          : s.activeTasks >= s.capacity || s.onCalls > 0
             ? 'busy'
             : 'ready';
     return { state, reason: s.reason, activeTasks: s.activeTasks, capacity: s.capacity };
@@ -299,7 +310,7 @@ export class ChatService {
     );
     if (!changed) {
       // The customer left (or the write failed) between offer and accept: undo the router's assignment.
-      await this.router.releaseTask(agentId, taskId);
+      await this.router.releaseTask(agentId, taskId, ticket.channel);
       const task = await this.#tasks.findOneBy({ id: taskId });
       if (task && task.status === 'queued') await this.router.enqueue(ticket);
       throw new InvalidStateError('this chat is no longer waiting');
@@ -334,8 +345,9 @@ export class ChatService {
     if (!(await this.#transition(taskId, ['assigned'], { status: 'wrapup', endedAt: now, endReason: 'agent_ended' }))) {
       throw new InvalidStateError('this chat is not active');
     }
-    await this.#systemMessage(task, 'The chat has ended.');
+    await this.#systemMessage(task, task.channel === 'chat' ? 'The chat has ended.' : 'The call has ended.');
     this.#notify()?.toCustomer(task.customerId, 'chat:ended', { taskId, by: 'agent' });
+    this.#emitEnded(task, agentId, now, 'agent');
     this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
     void this.#sendPresence(agentId);
     return 'wrapup';
@@ -349,6 +361,11 @@ export class ChatService {
     return 'completed';
   }
 
+  /** A task by id, for services that authorise against it (calls); undefined when unknown. */
+  async task(taskId: string): Promise<TaskRow | undefined> {
+    return (await this.#tasks.findOneBy({ id: taskId })) ?? undefined;
+  }
+
   close(): void {
     for (const t of this.#wrapUpTimers.values()) clearTimeout(t);
     this.#wrapUpTimers.clear();
@@ -358,6 +375,10 @@ export class ChatService {
 
   #notify(): ChatNotifier | null {
     return this.#notifier;
+  }
+
+  #emitEnded(task: TaskRow, agentId: string, at: number, by: 'agent' | 'customer' | 'system'): void {
+    this.observer.safeEmit('task:ended', { taskId: task.id, queueId: task.queueId, customerId: task.customerId, agentId, at, by });
   }
 
   /** Conditional state change: true only when the task was in one of `from` (so races lose cleanly). */
@@ -382,7 +403,7 @@ export class ChatService {
       this.observer.safeEmit('task:completed', { taskId: task.id, queueId: task.queueId, agentId: task.agentId, at: completedAt, handleMs });
     }
     if (task.agentId) {
-      await this.router.releaseTask(task.agentId, task.id);
+      await this.router.releaseTask(task.agentId, task.id, task.channel);
       if (changed) this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId: task.id, by: code === 'auto' ? 'system' : 'agent', status: 'completed' });
     }
   }
@@ -410,6 +431,7 @@ export class ChatService {
           continue;
         }
         if (await this.#transition(task.id, ['assigned'], { status: 'queued', agentId: null, acceptedAt: null, offeredAt: null })) {
+          this.#emitEnded(task, agentId, Date.now(), 'system');
           await this.#systemMessage(task, 'Your agent was disconnected; you are back in the queue at your place.');
           await this.router.enqueue(ticketOf(task));
         }
@@ -435,7 +457,7 @@ export class ChatService {
     const [queue, customer] = await Promise.all([this.#queueInfo(task.queueId), this.#customers.findOneBy({ id: task.customerId })]);
     return {
       taskId: task.id,
-      channel: 'chat',
+      channel: task.channel,
       queue,
       customerName: customer?.displayName ?? 'Visitor',
       firstMessage: task.firstMessage,
@@ -520,7 +542,15 @@ export class ChatService {
       this.#customers.findOneBy({ id: task.customerId }),
       this.#history(task.id),
     ]);
-    return { taskId: task.id, queue, status: task.status, customerName: customer?.displayName ?? 'Visitor', messages, callbackNumber: task.callbackNumber };
+    return {
+      taskId: task.id,
+      channel: task.channel,
+      queue,
+      status: task.status,
+      customerName: customer?.displayName ?? 'Visitor',
+      messages,
+      callbackNumber: task.callbackNumber,
+    };
   }
 
   async #queueInfo(queueId: string): Promise<QueueInfo> {

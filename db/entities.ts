@@ -74,6 +74,10 @@ export interface QueueRow {
   /** Opening hours (routing/business-hours.ts); null: always open. */
   businessHours: object | null;
   closedAction: 'refuse' | 'overflow' | 'wait';
+  /** Calls (audio and video) of this queue are recorded, and the customer is told so. */
+  recordCalls: boolean;
+  /** Days its recordings are kept; null: the configured default (MCCS_RECORDING_RETENTION_DAYS). */
+  recordingRetentionDays: number | null;
 }
 
 export const QueueEntity = new EntitySchema<QueueRow>({
@@ -98,6 +102,8 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     overflowQueueId: { type: 'varchar', length: 40, nullable: true, name: 'overflow_queue_id' },
     businessHours: { type: 'text', nullable: true, name: 'business_hours', transformer: jsonText<object | null>(null) },
     closedAction: { type: 'varchar', length: 16, default: 'wait', name: 'closed_action' },
+    recordCalls: { type: 'boolean', default: false, name: 'record_calls' },
+    recordingRetentionDays: { type: 'integer', nullable: true, name: 'recording_retention_days' },
   },
 });
 
@@ -120,9 +126,12 @@ export const CustomerEntity = new EntitySchema<CustomerRow>({
 export type TaskStatus = 'queued' | 'offered' | 'assigned' | 'wrapup' | 'completed' | 'abandoned';
 export type TaskEndReason = 'agent_ended' | 'customer_left' | 'abandoned' | 'system';
 
+export type TaskChannel = 'chat' | 'call' | 'video';
+
 export interface TaskRow {
   id: string;
-  channel: 'chat';
+  /** chat, or a browser call (audio, or video with audio) answered in the agent's softphone. */
+  channel: TaskChannel;
   queueId: string;
   customerId: string;
   status: TaskStatus;
@@ -212,4 +221,101 @@ export const MessageEntity = new EntitySchema<MessageRow>({
   uniques: [{ name: 'uq_messages_client_msg', columns: ['taskId', 'clientMsgId'] }],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity];
+export type MediaSessionState = 'active' | 'ended';
+
+/** One call on a task: its room on a media node, who started it, and how it ended. */
+export interface MediaSessionRow {
+  id: string;
+  taskId: string;
+  video: boolean;
+  /** The media node (Janus WebSocket URL) holding the room, so every server process can reach it. */
+  nodeId: string;
+  state: MediaSessionState;
+  recording: boolean;
+  startedBy: 'customer' | 'agent';
+  startedAt: number;
+  /** When customer and agent were both connected; null if they never were. */
+  bridgedAt: number | null;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+export const MediaSessionEntity = new EntitySchema<MediaSessionRow>({
+  name: 'MediaSession',
+  tableName: 'media_sessions',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    taskId: { type: 'varchar', length: 36, name: 'task_id' },
+    video: { type: 'boolean', default: false },
+    nodeId: { type: 'varchar', length: 200, name: 'node_id' },
+    state: { type: 'varchar', length: 16 },
+    recording: { type: 'boolean', default: false },
+    startedBy: { type: 'varchar', length: 16, name: 'started_by' },
+    startedAt: { ...timeColumn(), name: 'started_at' },
+    bridgedAt: { ...timeColumn(true), name: 'bridged_at' },
+    endedAt: { ...timeColumn(true), name: 'ended_at' },
+    endReason: { type: 'varchar', length: 32, nullable: true, name: 'end_reason' },
+  },
+  indices: [
+    { name: 'idx_media_sessions_task', columns: ['taskId'] },
+    { name: 'idx_media_sessions_state', columns: ['state'] },
+  ],
+});
+
+export type RecordingKind = 'audio' | 'video';
+/** ready: playable file stored; failed: could not be made playable (see failureReason); deleted: retention ran out. */
+export type RecordingState = 'ready' | 'failed' | 'deleted';
+
+/** One recorded stream of a call: the session's mixed audio, or one video feed. */
+export interface RecordingRow {
+  id: string;
+  taskId: string;
+  mediaSessionId: string;
+  queueId: string;
+  kind: RecordingKind;
+  /** Whose video (video recordings); null for the mixed audio. */
+  feedId: string | null;
+  /** Relative to the recordings folder (MCCS_RECORDINGS_DIR); null when nothing was kept. */
+  filePath: string | null;
+  mimeType: string | null;
+  bytes: number | null;
+  durationMs: number | null;
+  state: RecordingState;
+  failureReason: string | null;
+  startedAt: number;
+  endedAt: number;
+  createdAt: number;
+  /** When the retention sweep deletes the file. */
+  expiresAt: number;
+}
+
+export const RecordingEntity = new EntitySchema<RecordingRow>({
+  name: 'Recording',
+  tableName: 'recordings',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    taskId: { type: 'varchar', length: 36, name: 'task_id' },
+    mediaSessionId: { type: 'varchar', length: 64, name: 'media_session_id' },
+    queueId: { type: 'varchar', length: 40, name: 'queue_id' },
+    kind: { type: 'varchar', length: 8 },
+    feedId: { type: 'varchar', length: 64, nullable: true, name: 'feed_id' },
+    filePath: { type: 'varchar', length: 255, nullable: true, name: 'file_path' },
+    mimeType: { type: 'varchar', length: 64, nullable: true, name: 'mime_type' },
+    // BIGINT: a long video passes 2 GiB; the transformer turns pg's string back into a number.
+    bytes: { type: 'bigint', nullable: true, transformer: epochMs },
+    durationMs: { type: 'integer', nullable: true, name: 'duration_ms' },
+    state: { type: 'varchar', length: 16 },
+    failureReason: { type: 'varchar', length: 500, nullable: true, name: 'failure_reason' },
+    startedAt: { ...timeColumn(), name: 'started_at' },
+    endedAt: { ...timeColumn(), name: 'ended_at' },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+    expiresAt: { ...timeColumn(), name: 'expires_at' },
+  },
+  indices: [
+    { name: 'idx_recordings_task', columns: ['taskId'] },
+    { name: 'idx_recordings_session', columns: ['mediaSessionId'] },
+    { name: 'idx_recordings_expiry', columns: ['state', 'expiresAt'] },
+  ],
+});
+
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity];

@@ -8,6 +8,11 @@ import { Value } from '@sinclair/typebox/value';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Seconds = Type.Integer({ minimum: 1, maximum: 86_400 });
+// RFC 7064/7065 STUN and TURN URLs (media/ice-servers.ts parses them the same way).
+const StunUrl = Type.String({ pattern: '^stun:(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\\d{1,5})?$' });
+const TurnUrl = Type.String({
+  pattern: '^turns?:(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\\d{1,5})?(\\?transport=(udp|tcp))?$',
+});
 
 export const ConfigSchema = Type.Object({
   http: Type.Object({
@@ -54,6 +59,20 @@ export const ConfigSchema = Type.Object({
     wsPort: Port,
     rtpPortRange: Type.String({ pattern: '^\\d+-\\d+$' }),
   }),
+  recordings: Type.Object({
+    /** Finished call recordings; while a call runs the media server writes under `incoming/` here. */
+    dir: Type.String({ minLength: 1 }),
+    /** Days a recording is kept when its queue sets no retention of its own. */
+    retentionDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  }),
+  /** ICE servers for browsers (NAT traversal); TURN credentials are short-lived (coturn use-auth-secret). */
+  ice: Type.Object({
+    stunUrls: Type.Array(StunUrl),
+    turnUrls: Type.Array(TurnUrl),
+    /** coturn's static-auth-secret; empty: no TURN server is offered. */
+    turnSecret: Type.String(),
+    ttlSeconds: Type.Integer({ minimum: 60, maximum: 86_400 }),
+  }),
   log: Type.Object({
     level: Type.Union(['error', 'warn', 'info', 'http', 'verbose', 'debug'].map((l) => Type.Literal(l))),
     format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
@@ -71,7 +90,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Each variable, what it sets, and how its text becomes a value. Documented in docs/configuration.md. */
-const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' }> = [
+// 'list': comma-separated, blanks dropped. secret: its value never appears in an error message.
+const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'list'; secret?: boolean }> = [
   { name: 'MCCS_HTTP_HOST', path: 'http.host', kind: 'string' },
   { name: 'MCCS_HTTP_PORT', path: 'http.port', kind: 'int' },
   { name: 'MCCS_PUBLIC_URL', path: 'http.publicUrl', kind: 'string' },
@@ -93,6 +113,12 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' }> =
   { name: 'MCCS_JANUS_WS_URL', path: 'janus.wsUrl', kind: 'string' },
   { name: 'MCCS_JANUS_WS_PORT', path: 'janus.wsPort', kind: 'int' },
   { name: 'MCCS_JANUS_RTP_PORTS', path: 'janus.rtpPortRange', kind: 'string' },
+  { name: 'MCCS_RECORDINGS_DIR', path: 'recordings.dir', kind: 'string' },
+  { name: 'MCCS_RECORDING_RETENTION_DAYS', path: 'recordings.retentionDays', kind: 'int' },
+  { name: 'MCCS_STUN_URLS', path: 'ice.stunUrls', kind: 'list' },
+  { name: 'MCCS_TURN_URLS', path: 'ice.turnUrls', kind: 'list' },
+  { name: 'MCCS_TURN_SECRET', path: 'ice.turnSecret', kind: 'string', secret: true },
+  { name: 'MCCS_TURN_TTL_SECONDS', path: 'ice.ttlSeconds', kind: 'int' },
   { name: 'MCCS_LOG_LEVEL', path: 'log.level', kind: 'string' },
   { name: 'MCCS_LOG_FORMAT', path: 'log.format', kind: 'string' },
 ];
@@ -138,6 +164,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     if (v.kind === 'int') {
       if (!/^-?\d+$/.test(raw.trim())) problems.push(`${v.name}: expected a whole number, got "${raw}"`);
       else setPath(fromEnv, v.path, Number(raw));
+    } else if (v.kind === 'list') {
+      setPath(fromEnv, v.path, raw.split(',').map((item) => item.trim()).filter((item) => item !== ''));
     } else setPath(fromEnv, v.path, raw);
   }
   // The database and queue store are chosen by URL: a PostgreSQL URL means PostgreSQL, a Redis URL
@@ -185,16 +213,36 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       wsPort: janusPort,
       rtpPortRange: '20000-40000',
     },
+    recordings: { dir: path.join(dataDir, 'recordings'), retentionDays: 90 },
+    ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
     log: { level: 'info', format: 'auto' },
   };
   const config = deepMerge(defaults, { ...merged, dataDir });
+  // A relative recordings folder is relative to where mccs starts, like the data folder.
+  const recordings = config.recordings as { dir?: unknown };
+  if (typeof recordings.dir === 'string' && recordings.dir) recordings.dir = path.resolve(cwd, recordings.dir);
   // A URL from the environment replaces the whole choice (no SQLite file left beside a PostgreSQL URL).
   if (dbFromEnv) config.db = dbFromEnv;
   if (storeFromEnv) config.queueStore = storeFromEnv;
 
   for (const error of Value.Errors(ConfigSchema, config)) {
-    const variable = VARIABLES.find((v) => '/' + v.path.replaceAll('.', '/') === error.path);
-    problems.push(`${variable ? variable.name : error.path}: ${error.message} (got ${JSON.stringify(error.value)})`);
+    // A list item's error (/ice/turnUrls/1) belongs to the list's variable.
+    const variable = VARIABLES.find((v) => {
+      const p = '/' + v.path.replaceAll('.', '/');
+      return error.path === p || error.path.startsWith(p + '/');
+    });
+    const got = variable?.secret ? 'value hidden' : `got ${JSON.stringify(error.value)}`;
+    problems.push(`${variable ? variable.name : error.path}: ${error.message} (${got})`);
+  }
+  // TURN needs both halves; one without the other would silently offer no TURN server.
+  const ice = config.ice as Partial<Config['ice']> | undefined;
+  if (ice && Array.isArray(ice.turnUrls) && typeof ice.turnSecret === 'string') {
+    if (ice.turnUrls.length > 0 && ice.turnSecret === '') problems.push('MCCS_TURN_SECRET: required when MCCS_TURN_URLS is set (coturn static-auth-secret)');
+    else if (ice.turnUrls.length === 0 && ice.turnSecret !== '') problems.push('MCCS_TURN_URLS: required when MCCS_TURN_SECRET is set');
+    else if (ice.turnSecret !== '' && ice.turnSecret.length < 16) {
+      // Every visitor sees a username and its HMAC: a short secret can be found from them offline.
+      problems.push('MCCS_TURN_SECRET: too short, use at least 16 characters (value hidden; e.g. `openssl rand -hex 32`)');
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   return config as Config;

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   QUEUE_CLOSED: 503,
   QUEUE_FULL: 503,
+  MEDIA_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

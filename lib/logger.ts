@@ -5,8 +5,11 @@ import type { Config } from './config.js';
 
 export type Logger = winston.Logger;
 
-/** Keys whose values must never reach a log line, whatever object they sit in. */
-const SECRET_KEYS = /^(password|newPassword|token|accessToken|authorization|cookie|secret|tokenSecret)$/i;
+/**
+ * Keys whose values must never reach a log line, whatever object they sit in. `turnSecret` is coturn's
+ * shared secret; `credential` is a TURN password handed to a client (an RTCIceServer field).
+ */
+const SECRET_KEYS = /^(password|newPassword|token|accessToken|authorization|cookie|secret|tokenSecret|turnSecret|credential)$/i;
 
 const redact = winston.format((info) => {
   const scrub = (value: unknown, depth: number): unknown => {

@@ -91,6 +91,8 @@ export type RoomEvents = {
   'leg:lost': [legId: string, reason: string];
   /** A leg's WebRTC (or RTP) path came up: media can flow. */
   'leg:up': [legId: string];
+  /** A published video feed is up (its WebRTC path is connected): others can subscribe now. */
+  'feed:up': [feedId: string];
   /** A video feed stopped without unpublish (the publisher's connection dropped). */
   'feed:lost': [feedId: string, reason: string];
 };
@@ -115,6 +117,8 @@ export interface MediaRoom extends TypedEmitter<RoomEvents> {
   subscribeVideo(subscriptionId: string, feedId: string): Promise<VideoSubscription>;
   startSubscription(subscriptionId: string, answerSdp: string): Promise<void>;
   unsubscribeVideo(subscriptionId: string): Promise<void>;
+  /** Whether the media server still has the call's room (it is gone after the media server restarted). */
+  exists(): Promise<boolean>;
   /** Files the media server wrote for this room (complete once destroy() has resolved). */
   recordingFiles(): Promise<RecordingFile[]>;
   /** Ends every leg and destroys the rooms on the media server. Idempotent. */

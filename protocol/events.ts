@@ -50,6 +50,19 @@ export const TaskRef = Type.Object({ taskId: Id }, { additionalProperties: false
 export const PhoneNumber = Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' });
 export const CallbackPayload = Type.Object({ taskId: Id, phone: PhoneNumber }, { additionalProperties: false });
 
+/** Starts a task whose channel is a browser call: routed like a chat, answered in the softphone. */
+export const CallStartPayload = Type.Object(
+  {
+    queueId: Id,
+    video: Type.Boolean(),
+    clientMsgId: ClientMsgId,
+    /** What the call is about; shown with the offer. Optional: a caller may just press "Call". */
+    text: Type.Optional(MessageText),
+    displayName: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
 export interface CustomerChatView {
   taskId: string;
   queueId: string;
@@ -61,9 +74,12 @@ export interface CustomerChatView {
   /** The number the customer asked to be called back on, if they did. */
   callbackNumber?: string | null;
   messages: ChatMessage[];
+  /** The call on this task, when there is one. */
+  media?: MediaView | null;
 }
 
-export interface CustomerClientToServer {
+export interface CustomerClientToServer extends MediaClientToServer {
+  'call:start': (p: Static<typeof CallStartPayload>, ack: AckFn<CustomerChatView>) => void;
   'chat:start': (p: Static<typeof ChatStartPayload>, ack: AckFn<CustomerChatView>) => void;
   'chat:send': (p: Static<typeof ChatSendPayload>, ack: AckFn<ChatMessage>) => void;
   'chat:resume': (p: Static<typeof TaskRef>, ack: AckFn<CustomerChatView>) => void;
@@ -71,7 +87,7 @@ export interface CustomerClientToServer {
   /** Leave the wait but keep the place: an agent calls this number when the turn comes. */
   'chat:callback': (p: Static<typeof CallbackPayload>, ack: AckFn<{ taskId: string; position: number | null; callbackNumber: string }>) => void;
 }
-export interface CustomerServerToClient {
+export interface CustomerServerToClient extends MediaServerToClient {
   'chat:message': (m: ChatMessage) => void;
   'chat:queued': (e: { taskId: string; position: number; expectedWaitMs?: number | null }) => void;
   'chat:assigned': (e: { taskId: string; agentName: string }) => void;
@@ -95,9 +111,11 @@ export const WrapUpPayload = Type.Object(
   { additionalProperties: false },
 );
 
+export type TaskChannel = 'chat' | 'call' | 'video';
+
 export interface Offer {
   taskId: string;
-  channel: 'chat';
+  channel: TaskChannel;
   queue: QueueInfo;
   customerName: string;
   firstMessage: string;
@@ -109,11 +127,13 @@ export interface Offer {
 
 export interface AgentTaskView {
   taskId: string;
+  channel?: TaskChannel;
   queue: QueueInfo;
   status: TaskStatus;
   customerName: string;
   messages: ChatMessage[];
   callbackNumber?: string | null;
+  media?: MediaView | null;
 }
 
 export interface AgentStatus {
@@ -123,7 +143,7 @@ export interface AgentStatus {
   capacity: number;
 }
 
-export interface AgentClientToServer {
+export interface AgentClientToServer extends MediaClientToServer {
   'presence:set': (p: Static<typeof PresencePayload>, ack: AckFn<AgentStatus>) => void;
   'offer:accept': (p: Static<typeof TaskRef>, ack: AckFn<AgentTaskView>) => void;
   'offer:reject': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
@@ -131,7 +151,7 @@ export interface AgentClientToServer {
   'chat:end': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string; status: TaskStatus }>) => void;
   'wrapup:done': (p: Static<typeof WrapUpPayload>, ack: AckFn<{ taskId: string; status: TaskStatus }>) => void;
 }
-export interface AgentServerToClient {
+export interface AgentServerToClient extends MediaServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
   hello: (e: { agentId: string; displayName: string; status: AgentStatus; tasks: AgentTaskView[]; offers: Offer[] }) => void;
   offer: (o: Offer) => void;
@@ -142,8 +162,95 @@ export interface AgentServerToClient {
   'event:error': (e: { event: string; error: WireError }) => void;
 }
 
+// ---- media (customer and agent namespaces) ----------------------------------------------------
+
+/** SDP as browsers write it; parsed and checked again (m-lines, size) by the call service. */
+export const Sdp = Type.String({ minLength: 10, maxLength: 20_000, pattern: '^v=0\\r?\\n' });
+export const FeedId = Type.String({ minLength: 1, maxLength: 96, pattern: '^[A-Za-z0-9_-]+$' });
+export const VideoSourceSchema = Type.Union([Type.Literal('camera'), Type.Literal('screen')]);
+
+export const MediaStartPayload = Type.Object({ taskId: Id, video: Type.Boolean() }, { additionalProperties: false });
+export const MediaJoinPayload = Type.Object(
+  {
+    taskId: Id,
+    sdp: Sdp,
+    /** 'coach' is the agent's second leg while a supervisor whispers; everything else is 'main'. */
+    mix: Type.Optional(Type.Union([Type.Literal('main'), Type.Literal('coach')])),
+  },
+  { additionalProperties: false },
+);
+export const MediaPublishPayload = Type.Object({ taskId: Id, source: VideoSourceSchema, sdp: Sdp }, { additionalProperties: false });
+export const MediaFeedRef = Type.Object({ taskId: Id, feedId: FeedId }, { additionalProperties: false });
+export const MediaAnswerPayload = Type.Object({ taskId: Id, subscriptionId: FeedId, sdp: Sdp }, { additionalProperties: false });
+export const MediaMutePayload = Type.Object({ taskId: Id, muted: Type.Boolean() }, { additionalProperties: false });
+
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+export type MediaRole = 'customer' | 'agent' | 'supervisor';
+
+export interface MediaFeed {
+  feedId: string;
+  owner: MediaRole;
+  source: 'camera' | 'screen';
+}
+
+export interface MediaView {
+  taskId: string;
+  video: boolean;
+  /** Calls on this queue are recorded; the customer is told before joining. */
+  recording: boolean;
+  startedBy: MediaRole;
+  iceServers: IceServer[];
+  /** Video feeds published now, to subscribe to. */
+  feeds: MediaFeed[];
+}
+
+export type MediaEndReason = 'hangup' | 'task_ended' | 'media_lost' | 'media_unavailable' | 'transferred';
+
+export interface MediaClientToServer {
+  /** Turns a chat that is in progress into a call (either party). */
+  'media:start': (p: Static<typeof MediaStartPayload>, ack: AckFn<MediaView>) => void;
+  /** Joins the call's audio: the browser's offer in, the media server's answer out. */
+  'media:join': (p: Static<typeof MediaJoinPayload>, ack: AckFn<{ sdp: string }>) => void;
+  'media:publish': (p: Static<typeof MediaPublishPayload>, ack: AckFn<{ feedId: string; sdp: string }>) => void;
+  'media:unpublish': (p: Static<typeof MediaFeedRef>, ack: AckFn<{ feedId: string }>) => void;
+  /** The media server offers the feed; the browser answers with media:answer. */
+  'media:subscribe': (p: Static<typeof MediaFeedRef>, ack: AckFn<{ subscriptionId: string; sdp: string }>) => void;
+  'media:answer': (p: Static<typeof MediaAnswerPayload>, ack: AckFn<{ subscriptionId: string }>) => void;
+  'media:mute': (p: Static<typeof MediaMutePayload>, ack: AckFn<{ muted: boolean }>) => void;
+  /** Ends the call for everyone; a call task then ends too, a chat goes on. */
+  'media:hangup': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
+}
+
+export interface MediaServerToClient {
+  /** A call started on the task (or after a reload: is going on); join it. */
+  'media:ready': (m: MediaView) => void;
+  'media:feed': (e: { taskId: string } & MediaFeed) => void;
+  'media:feed-ended': (e: { taskId: string; feedId: string }) => void;
+  /** Agent only: a supervisor whispers; open (or close) the coach leg. */
+  'media:coach': (e: { taskId: string; active: boolean }) => void;
+  'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
+}
+
+const MEDIA_EVENT_SCHEMAS = {
+  'media:start': MediaStartPayload,
+  'media:join': MediaJoinPayload,
+  'media:publish': MediaPublishPayload,
+  'media:unpublish': MediaFeedRef,
+  'media:subscribe': MediaFeedRef,
+  'media:answer': MediaAnswerPayload,
+  'media:mute': MediaMutePayload,
+  'media:hangup': TaskRef,
+} satisfies Record<keyof MediaClientToServer, TSchema>;
+
 /** Payload schemas per namespace and event, compiled once by the server. */
 export const CUSTOMER_EVENT_SCHEMAS = {
+  ...MEDIA_EVENT_SCHEMAS,
+  'call:start': CallStartPayload,
   'chat:start': ChatStartPayload,
   'chat:send': ChatSendPayload,
   'chat:resume': TaskRef,
@@ -152,6 +259,7 @@ export const CUSTOMER_EVENT_SCHEMAS = {
 } satisfies Record<keyof CustomerClientToServer, TSchema>;
 
 export const AGENT_EVENT_SCHEMAS = {
+  ...MEDIA_EVENT_SCHEMAS,
   'presence:set': PresencePayload,
   'offer:accept': TaskRef,
   'offer:reject': TaskRef,
@@ -170,10 +278,39 @@ export const QueuesSubscribePayload = Type.Object(
   { additionalProperties: false },
 );
 
+export type MonitorMode = 'listen' | 'whisper' | 'barge';
+export const MonitorJoinPayload = Type.Object({ taskId: Id, sdp: Sdp }, { additionalProperties: false });
+export const MonitorModePayload = Type.Object(
+  { taskId: Id, mode: Type.Union([Type.Literal('listen'), Type.Literal('whisper'), Type.Literal('barge')]) },
+  { additionalProperties: false },
+);
+
+/** A call a supervisor may monitor. */
+export interface ActiveCall {
+  taskId: string;
+  queueId: string;
+  video: boolean;
+  agentName: string | null;
+  customerName: string;
+  startedAt: number;
+  /** Set while this supervisor monitors the call. */
+  monitorMode?: MonitorMode | null;
+}
+
 export interface SupervisorClientToServer {
   'queues:subscribe': (p: Static<typeof QueuesSubscribePayload>, ack: AckFn<QueueMetricsSnapshot>) => void;
+  'calls:list': (p: Record<string, never>, ack: AckFn<ActiveCall[]>) => void;
+  /** Joins the call's audio muted (listen); the answer comes back. */
+  'monitor:join': (p: Static<typeof MonitorJoinPayload>, ack: AckFn<{ sdp: string; iceServers: IceServer[] }>) => void;
+  /** whisper: the server asks for the coach leg (monitor:coach); barge: unmuted in the call. */
+  'monitor:mode': (p: Static<typeof MonitorModePayload>, ack: AckFn<{ mode: MonitorMode }>) => void;
+  /** The supervisor's whisper leg into the coach mix. */
+  'monitor:coach': (p: Static<typeof MonitorJoinPayload>, ack: AckFn<{ sdp: string }>) => void;
+  'monitor:leave': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
 }
 export interface SupervisorServerToClient {
+  /** The monitored call ended. */
+  'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
   /** On connect, every few seconds, and soon after a change. */
   'queues:metrics': (s: QueueMetricsSnapshot) => void;
   'event:error': (e: { event: string; error: WireError }) => void;
@@ -181,4 +318,9 @@ export interface SupervisorServerToClient {
 
 export const SUPERVISOR_EVENT_SCHEMAS = {
   'queues:subscribe': QueuesSubscribePayload,
+  'calls:list': Type.Object({}, { additionalProperties: false }),
+  'monitor:join': MonitorJoinPayload,
+  'monitor:mode': MonitorModePayload,
+  'monitor:coach': MonitorJoinPayload,
+  'monitor:leave': TaskRef,
 } satisfies Record<keyof SupervisorClientToServer, TSchema>;

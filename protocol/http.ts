@@ -67,6 +67,8 @@ export const QueueView = Type.Object({
   waiting: Type.Integer(),
   /** Within opening hours now. */
   open: Type.Boolean(),
+  /** Calls in this topic are recorded: the widget tells the customer before a call starts. */
+  recordCalls: Type.Boolean(),
 });
 export type QueueView = Static<typeof QueueView>;
 
@@ -99,6 +101,10 @@ export const QueueSettingsFields = {
   /** {"timeZone":"Europe/Helsinki","week":{"mon":[["09:00","17:00"]]},"closedDates":["2026-12-24"]} */
   businessHours: Nullable(Type.Object({}, { additionalProperties: true })),
   closedAction: Type.Union([Type.Literal('refuse'), Type.Literal('overflow'), Type.Literal('wait')]),
+  /** Record this queue's calls (mixed audio, and video feeds of video calls); customers are told before the call. */
+  recordCalls: Type.Boolean(),
+  /** Days recordings are kept; null: MCCS_RECORDING_RETENTION_DAYS. */
+  recordingRetentionDays: Nullable(Type.Integer({ minimum: 1, maximum: 36_500 })),
 };
 
 export const QueueConfigView = Type.Object({
@@ -213,3 +219,32 @@ export const QueueMetricsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// ---- call recordings ----------------------------------------------------------------------------
+
+export const RecordingView = Type.Object({
+  id: Type.String(),
+  taskId: Type.String(),
+  mediaSessionId: Type.String(),
+  queueId: Type.String(),
+  kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
+  /** Whose video, for video recordings. */
+  feedId: Nullable(Type.String()),
+  /** ready: playable; failed: see failureReason; deleted: its retention period ran out. */
+  state: Type.Union([Type.Literal('ready'), Type.Literal('failed'), Type.Literal('deleted')]),
+  failureReason: Nullable(Type.String()),
+  mimeType: Nullable(Type.String()),
+  bytes: Nullable(Type.Integer()),
+  durationMs: Nullable(Type.Integer()),
+  startedAt: Type.Integer(),
+  endedAt: Type.Integer(),
+  createdAt: Type.Integer(),
+  expiresAt: Type.Integer(),
+  /** Where the file is served (bearer token, or a link from POST /api/recordings/:id/link); null unless ready. */
+  fileUrl: Nullable(Type.String()),
+});
+export type RecordingView = Static<typeof RecordingView>;
+
+/** A short-lived URL for an <audio>/<video> element, which cannot send an Authorization header. */
+export const RecordingLinkReply = Type.Object({ url: Type.String(), expiresAt: Type.Integer() });
+export type RecordingLinkReply = Static<typeof RecordingLinkReply>;

@@ -151,7 +151,10 @@ function capacityOf(profile: AgentProfile): Partial<Record<Channel, number>> {
 export interface AgentSnapshot {
   presence: 'ready' | 'not_ready';
   reason: string | null;
+  /** Chats and calls the agent holds (wrap-up included), offers not counted. */
   activeTasks: number;
+  /** Of those, calls (browser audio/video, callbacks): one makes the agent busy. */
+  onCalls: number;
   pendingOffers: number;
   capacity: number;
   connected: boolean;
@@ -446,10 +449,16 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!a || a.presence === 'logged_off') return null;
     const offers = await this.#store.reservationsOfAgent(agentId);
     const load = a.load.chat ?? 0;
+    // Offers hold a slot until answered; they are not work yet.
+    const onCalls = (['call', 'video', 'callback'] as const).reduce(
+      (n, ch) => n + (a.load[ch] ?? 0) - offers.filter((r) => r.channel === ch).length,
+      0,
+    );
     return {
       presence: a.presence,
       reason: a.reason,
-      activeTasks: load - offers.filter((r) => r.channel === 'chat').length,
+      activeTasks: load - offers.filter((r) => r.channel === 'chat').length + onCalls,
+      onCalls,
       pendingOffers: offers.length,
       capacity: a.capacity.chat ?? 0,
       connected: (this.#agents.get(agentId)?.connections ?? 0) > 0,

@@ -18,6 +18,8 @@ export interface QueueSummary {
   waiting: number;
   /** Within opening hours now (always true without opening hours). */
   open: boolean;
+  /** Its calls are recorded (the customer is told before a call). */
+  recordCalls: boolean;
 }
 
 /** Everything an admin can set on a queue; each field optional on update. */
@@ -38,6 +40,9 @@ export interface QueueSettings {
   overflowQueueId: string | null;
   businessHours: BusinessHours | null;
   closedAction: ClosedAction;
+  recordCalls: boolean;
+  /** null: the configured default retention (MCCS_RECORDING_RETENTION_DAYS). */
+  recordingRetentionDays: number | null;
 }
 
 export type QueueConfig = QueueSettings & { id: string; createdAt: number; waiting: number; open: boolean };
@@ -65,6 +70,8 @@ const DEFAULT_SETTINGS: Omit<QueueSettings, 'name'> = {
   overflowQueueId: null,
   businessHours: null,
   closedAction: 'wait',
+  recordCalls: false,
+  recordingRetentionDays: null,
 };
 
 /** Turns parser TypeErrors into the VALIDATION answer an admin sees. */
@@ -108,6 +115,7 @@ export class QueueDirectory {
         requiredSkill: q.requiredSkill,
         waiting: await this.engine.waitingCount(q.id),
         open: isOpen(q.businessHours as BusinessHours | null, now),
+        recordCalls: q.recordCalls,
       })),
     );
   }
@@ -163,6 +171,11 @@ export class QueueDirectory {
     if (s.closedAction === 'overflow' && !s.overflowQueueId) {
       throw new DomainError('VALIDATION', 'closedAction "overflow" needs an overflowQueueId');
     }
+    if (typeof s.recordCalls !== 'boolean') throw new DomainError('VALIDATION', 'recordCalls: expected true or false');
+    const days = s.recordingRetentionDays;
+    if (days !== null && !(Number.isInteger(days) && days >= 1 && days <= 36_500)) {
+      throw new DomainError('VALIDATION', 'recordingRetentionDays: expected a whole number of days from 1 to 36500, or null for the default');
+    }
     return { ...s, rule, relaxation, businessHours };
   }
 
@@ -186,6 +199,8 @@ export class QueueDirectory {
       overflowQueueId: s.overflowQueueId,
       businessHours: s.businessHours,
       closedAction: s.closedAction,
+      recordCalls: s.recordCalls,
+      recordingRetentionDays: s.recordingRetentionDays,
     };
   }
 
@@ -218,6 +233,8 @@ function settingsOf(row: QueueRow): QueueSettings {
     overflowQueueId: row.overflowQueueId,
     businessHours: row.businessHours as BusinessHours | null,
     closedAction: row.closedAction,
+    recordCalls: row.recordCalls ?? false,
+    recordingRetentionDays: row.recordingRetentionDays ?? null,
   };
 }
 

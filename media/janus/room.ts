@@ -175,6 +175,10 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     }
     await this.#feeds.get(publish.feedId)?.detach(); // a re-publish replaces the old feed
     this.#feeds.set(publish.feedId, handle);
+    // VideoRoom offers a feed to subscribers only once its publisher's media is up.
+    handle.on('webrtcup', () => {
+      if (this.#feeds.get(publish.feedId) === handle && !this.destroyed) this.safeEmit('feed:up', publish.feedId);
+    });
     handle.on('hangup', (reason) => {
       if (this.#feeds.get(publish.feedId) !== handle || this.destroyed) return;
       this.#feeds.delete(publish.feedId);
@@ -217,6 +221,12 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     const handle = this.#subscriptions.get(subscriptionId);
     this.#subscriptions.delete(subscriptionId);
     await handle?.detach();
+  }
+
+  async exists(): Promise<boolean> {
+    const control = await this.#ctx.control('janus.plugin.audiobridge');
+    const reply = await control.request({ request: 'exists', room: this.#mixRoom('main') });
+    return reply.data.exists === true;
   }
 
   async recordingFiles(): Promise<RecordingFile[]> {

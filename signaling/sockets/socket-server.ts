@@ -19,7 +19,9 @@ import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
 import { bindEvents } from './event-binding.js';
 import type { ClusterAdapter } from './cluster-adapter.js';
-import { registerSupervisorNamespace } from './supervisor-namespace.js';
+import { registerSupervisorNamespace, supervisorRoom } from './supervisor-namespace.js';
+import type { CallNotifier, CallService, Party } from '../../calls/call-service.js';
+import type { MediaClientToServer } from '../../protocol/events.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 
 interface SocketData {
@@ -37,6 +39,29 @@ export interface SocketDeps {
   adapter?: ClusterAdapter['adapter'];
   /** Live queue metrics for the /supervisor namespace; without it there is no such namespace. */
   queueMonitor?: QueueMonitor;
+  /** Browser calls; without it media events answer MEDIA_UNAVAILABLE. */
+  calls?: CallService;
+}
+
+type Promised<F> = F extends (p: infer P, ack: (a: { ok: true; data: infer R } | { ok: false }) => void) => void ? (p: P) => Promise<R> : never;
+type MediaHandlers = { [K in keyof MediaClientToServer]: Promised<MediaClientToServer[K]> };
+
+/** The media events, the same for customers and agents; the party decides what each may do. */
+function mediaHandlers(calls: CallService | undefined, party: Party): MediaHandlers {
+  const svc = (): CallService => {
+    if (!calls) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available on this server');
+    return calls;
+  };
+  return {
+    'media:start': (p) => svc().start(party, p.taskId, p.video),
+    'media:join': (p) => svc().join(party, p),
+    'media:publish': (p) => svc().publish(party, p),
+    'media:unpublish': (p) => svc().unpublish(party, p),
+    'media:subscribe': (p) => svc().subscribe(party, p),
+    'media:answer': (p) => svc().answer(party, p),
+    'media:mute': (p) => svc().mute(party, p),
+    'media:hangup': (p) => svc().hangup(party, p.taskId),
+  };
 }
 
 const customerRoom = (id: string) => `customer:${id}`;
@@ -55,7 +80,7 @@ async function authenticate(socket: Socket, tokens: TokenService): Promise<Princ
   return tokens.verify(token);
 }
 
-export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: Server; notifier: ChatNotifier; close(): Promise<void> } {
+export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: Server; notifier: ChatNotifier & CallNotifier; close(): Promise<void> } {
   const io = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: deps.maxPayloadBytes,
@@ -99,9 +124,18 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       socket,
       CUSTOMER_EVENT_SCHEMAS,
       {
+        ...mediaHandlers(deps.calls, { role: 'customer', customerId }),
         'chat:start': (p) => deps.chat.startChat(customerId, p),
+        'call:start': (p) => {
+          // Refused up front rather than queueing a call that could never carry a voice.
+          if (!deps.calls?.available()) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available right now; chat is');
+          return deps.chat.startChat(customerId, { ...p, channel: p.video ? 'video' : 'call' });
+        },
         'chat:send': (p) => deps.chat.customerSend(customerId, p),
-        'chat:resume': (p) => deps.chat.customerView(customerId, p.taskId),
+        'chat:resume': async (p) => ({
+          ...(await deps.chat.customerView(customerId, p.taskId)),
+          media: (await deps.calls?.view({ role: 'customer', customerId }, p.taskId)) ?? null,
+        }),
         'chat:leave': async (p) => ({ status: await deps.chat.customerLeave(customerId, p.taskId) }),
         'chat:callback': (p) => deps.chat.requestCallback(customerId, p.taskId, p.phone),
       },
@@ -120,6 +154,7 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       socket,
       AGENT_EVENT_SCHEMAS,
       {
+        ...mediaHandlers(deps.calls, { role: 'agent', agentId }),
         'presence:set': (p) => deps.chat.setPresence(agentId, p.state, p.reason),
         'offer:accept': (p) => deps.chat.accept(agentId, p.taskId),
         'offer:reject': async (p) => {
@@ -140,8 +175,10 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       void connected.then(() => deps.chat.agentDisconnected(agentId), () => undefined);
     });
     connected
-      .then(({ account, status, tasks, offers }) => {
-        socket.emit('hello', { agentId, displayName: account.displayName, status, tasks, offers });
+      .then(async ({ account, status, tasks, offers }) => {
+        const party: Party = { role: 'agent', agentId };
+        const withMedia = await Promise.all(tasks.map(async (t) => ({ ...t, media: (await deps.calls?.view(party, t.taskId)) ?? null })));
+        socket.emit('hello', { agentId, displayName: account.displayName, status, tasks: withMedia, offers });
         logger.info('agent connected', { tasks: tasks.length });
       })
       .catch((err: unknown) => {
@@ -150,16 +187,19 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       });
   });
 
-  if (deps.queueMonitor) registerSupervisorNamespace(io, { ...deps, monitor: deps.queueMonitor });
+  const supervisors = deps.queueMonitor ? registerSupervisorNamespace(io, { ...deps, monitor: deps.queueMonitor }) : null;
 
   // After close, a late emit would publish on a Redis adapter client that is quitting (an unhandled rejection).
   let closed = false;
-  const notifier: ChatNotifier = {
+  const notifier: ChatNotifier & CallNotifier = {
     toCustomer: (customerId, event, ...args) => {
       if (!closed) customers.to(customerRoom(customerId)).emit(event, ...args);
     },
     toAgent: (agentId, event, ...args) => {
       if (!closed) agents.to(agentRoom(agentId)).emit(event, ...args);
+    },
+    toSupervisor: (accountId, event, ...args) => {
+      if (!closed) supervisors?.to(supervisorRoom(accountId)).emit(event, ...args);
     },
   };
 

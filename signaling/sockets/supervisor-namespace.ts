@@ -13,6 +13,7 @@ import {
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Metrics } from '../metrics.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
+import type { CallService } from '../../calls/call-service.js';
 import { bindEvents } from './event-binding.js';
 
 type StaffPrincipal = Extract<Principal, { kind: 'staff' }>;
@@ -31,7 +32,11 @@ export interface SupervisorNamespaceDeps {
   monitor: Pick<QueueMonitor, 'snapshotAll' | 'onChange'>;
   logger: Logger;
   metrics: Metrics;
+  /** Call monitoring (listen, whisper, barge); without it those events answer that calls are unavailable. */
+  calls?: CallService;
 }
+
+export const supervisorRoom = (accountId: string): string => `supervisor:${accountId}`;
 
 export interface SupervisorNamespaceOptions {
   /** A snapshot at least this often, ms (default 2 s). */
@@ -110,6 +115,12 @@ export function registerSupervisorNamespace(io: Server, deps: SupervisorNamespac
     const principal = socket.data.principal;
     const logger = deps.logger.child({ component: 'socket', ns: 'supervisor', accountId: principal.accountId });
     deps.metrics.socketConnections.inc({ namespace: 'supervisor' });
+    void socket.join(supervisorRoom(principal.accountId));
+    const calls = (): CallService => {
+      if (!deps.calls) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available on this server');
+      return deps.calls;
+    };
+    const me = principal.accountId;
     bindEvents(
       socket,
       SUPERVISOR_EVENT_SCHEMAS,
@@ -118,11 +129,18 @@ export function registerSupervisorNamespace(io: Server, deps: SupervisorNamespac
           socket.data.queueIds = p.queueIds && p.queueIds.length > 0 ? new Set(p.queueIds) : null;
           return view(socket, deps.monitor.snapshotAll());
         },
+        'calls:list': () => calls().activeCalls(me),
+        'monitor:join': (p) => calls().monitorJoin(me, p),
+        'monitor:mode': (p) => calls().monitorMode(me, p),
+        'monitor:coach': (p) => calls().monitorCoach(me, p),
+        'monitor:leave': (p) => calls().monitorLeave(me, p.taskId),
       },
       { namespace: 'supervisor', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );
     socket.on('disconnect', () => {
       deps.metrics.socketConnections.dec({ namespace: 'supervisor' });
+      // A supervisor who closed the tab stops monitoring (and whispering) at once.
+      if (deps.calls) void deps.calls.monitorLeaveAll(me).catch(() => undefined);
       if (nsp.sockets.size === 0) stop();
     });
     start();

@@ -1,0 +1,587 @@
+// Browser calls on tasks: a call task (channel call/video) gets its media when the agent accepts; a
+// chat becomes a call when either party starts one. The service authorises every media request
+// against the task, brokers SDP between browsers and the media engine, keeps one media_sessions row
+// per call (written before anyone is told), and ends the call whenever the task ends, so no call is
+// left open. Supervisors listen (muted in the call), whisper (coach mix: the agent hears them, the
+// customer does not) or barge (unmuted in the call).
+import { randomUUID } from 'node:crypto';
+import { IsNull, type DataSource, type Repository } from 'typeorm';
+import {
+  AccountEntity,
+  CustomerEntity,
+  MediaSessionEntity,
+  type AccountRow,
+  type CustomerRow,
+  type MediaSessionRow,
+  type TaskRow,
+} from '../db/entities.js';
+import { DomainError, ForbiddenError, InvalidStateError, NotFoundError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { MediaUnavailableError, type MediaEngine, type MediaRoom, type RecordingFile } from '../media/index.js';
+import type {
+  ActiveCall,
+  AgentServerToClient,
+  CustomerServerToClient,
+  IceServer,
+  MediaEndReason,
+  MediaServerToClient,
+  MediaFeed,
+  MediaView,
+  MonitorMode,
+  SupervisorServerToClient,
+} from '../protocol/events.js';
+import type { ChatService } from '../chat/chat-service.js';
+import { checkSdp } from './sdp-check.js';
+
+export type Party = { role: 'customer'; customerId: string } | { role: 'agent'; agentId: string };
+
+export interface CallNotifier {
+  toCustomer<E extends keyof CustomerServerToClient>(customerId: string, event: E, ...args: Parameters<CustomerServerToClient[E]>): void;
+  toAgent<E extends keyof AgentServerToClient>(agentId: string, event: E, ...args: Parameters<AgentServerToClient[E]>): void;
+  toSupervisor<E extends keyof SupervisorServerToClient>(accountId: string, event: E, ...args: Parameters<SupervisorServerToClient[E]>): void;
+}
+
+/** Recording as the call service needs it; the recordings module implements it. */
+export interface CallRecorder {
+  /** The folder the media server records this queue's calls into; undefined when the queue does not record. */
+  recordDirFor(queueId: string): Promise<string | undefined>;
+  /** After the room is destroyed: post-process and store what was recorded. Must not throw. */
+  finalize(e: { mediaSessionId: string; taskId: string; queueId: string; files: RecordingFile[]; startedAt: number; endedAt: number }): Promise<void>;
+}
+
+export interface CallServiceDeps {
+  db: DataSource;
+  chat: ChatService;
+  engine: MediaEngine;
+  /** ICE servers (STUN, TURN with short-lived credentials) for one user. */
+  iceServers: (userId: string) => IceServer[];
+  recorder?: CallRecorder;
+  logger: Logger;
+  /** A call whose customer and agent both dropped ends after this long unless one rejoins. */
+  abandonedAfterMs?: number;
+}
+
+interface LiveCall {
+  row: MediaSessionRow;
+  task: TaskRow;
+  room: MediaRoom;
+  /** Feeds whose media is up, which the others can subscribe to. */
+  feeds: Map<string, MediaFeed>;
+  /** Feeds published from this process, waiting for their media to come up. */
+  publishing: Map<string, MediaFeed>;
+  /** Supervisors monitoring from this process, with their mode. */
+  monitors: Map<string, MonitorMode>;
+  abandonTimer?: NodeJS.Timeout;
+}
+
+const CALL_CHANNELS = new Set<TaskRow['channel']>(['call', 'video']);
+const DEFAULT_ABANDONED_AFTER_MS = 30_000;
+
+export class CallService {
+  readonly #deps: CallServiceDeps;
+  readonly #sessions: Repository<MediaSessionRow>;
+  readonly #accounts: Repository<AccountRow>;
+  readonly #customers: Repository<CustomerRow>;
+  readonly #log: Logger;
+  /** Calls this process holds a room object for, by task id. */
+  readonly #live = new Map<string, LiveCall>();
+  /** One operation per task at a time (start, end, join), so two starts make one call. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #notifier: CallNotifier | null = null;
+  #closed = false;
+
+  constructor(deps: CallServiceDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger;
+    this.#sessions = deps.db.getRepository(MediaSessionEntity);
+    this.#accounts = deps.db.getRepository(AccountEntity);
+    this.#customers = deps.db.getRepository(CustomerEntity);
+    deps.chat.observer.on('task:answered', (e) => {
+      void this.#onAnswered(e.taskId).catch((err: unknown) => this.#log.error('starting the call of an answered task failed', { taskId: e.taskId, err }));
+    });
+    deps.chat.observer.on('task:ended', (e) => {
+      void this.end(e.taskId, e.by === 'system' ? 'media_lost' : 'task_ended');
+    });
+  }
+
+  setNotifier(notifier: CallNotifier): void {
+    this.#notifier = notifier;
+  }
+
+  /**
+   * Calls left active by a process that stopped: their rooms died with it (or will be destroyed now),
+   * so they are ended, never left open. Runs at start.
+   */
+  async restore(): Promise<{ ended: number }> {
+    const stale = await this.#sessions.find({ where: { state: 'active' } });
+    let ended = 0;
+    for (const row of stale) {
+      const task = await this.#deps.chat.task(row.taskId);
+      // A call on a task in progress may live on (another node holds it); the first join finds out (#call).
+      if (task && task.status === 'assigned') continue;
+      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: 'task_ended' });
+      ended++;
+    }
+    return { ended };
+  }
+
+  /** A media node is up, so a new call can get media. */
+  available(): boolean {
+    return this.#deps.engine.nodes().some((n) => n.health.state === 'up');
+  }
+
+  // ---- customer and agent -------------------------------------------------------------------------
+
+  /** Starts a call on an assigned task (a chat becoming a call); returns the running call if there is one. */
+  start(party: Party, taskId: string, video: boolean): Promise<MediaView> {
+    return this.#exclusive(taskId, async () => {
+      const task = await this.#authorise(party, taskId);
+      const current = await this.#call(task);
+      if (current) return this.#view(current, party);
+      return this.#view(await this.#open(task, party.role, video), party);
+    });
+  }
+
+  /** The call on a task as the party sees it, or null when there is none (reloads, resume). */
+  async view(party: Party, taskId: string): Promise<MediaView | null> {
+    const task = await this.#deps.chat.task(taskId);
+    if (!task || !this.#owns(party, task)) return null;
+    const call = await this.#call(task).catch(() => undefined);
+    return call ? this.#view(call, party) : null;
+  }
+
+  join(party: Party, input: { taskId: string; sdp: string; mix?: 'main' | 'coach' }): Promise<{ sdp: string }> {
+    checkSdp(input.sdp, { kind: 'audio', type: 'offer' });
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      const mix = input.mix ?? 'main';
+      if (mix === 'coach') {
+        if (party.role !== 'agent') throw new ForbiddenError('only the agent joins the coach mix');
+        if (![...call.monitors.values()].includes('whisper') && !(await this.#whisperElsewhere(call))) {
+          throw new InvalidStateError('no supervisor is whispering on this call');
+        }
+      }
+      const legId = mix === 'coach' ? `${legOf(party)}-coach` : legOf(party);
+      const display = await this.#displayName(party);
+      // In the coach mix the agent only listens: the supervisor already hears the agent in the call.
+      const { answerSdp } = await this.#media(() => call.room.joinWebrtc({ legId, mix, display, muted: mix === 'coach', offerSdp: input.sdp }));
+      if (mix === 'main') await this.#markJoined(call);
+      this.#log.info('joined call', { taskId: input.taskId, legId, mix });
+      return { sdp: answerSdp };
+    });
+  }
+
+  publish(party: Party, input: { taskId: string; source: 'camera' | 'screen'; sdp: string }): Promise<{ feedId: string; sdp: string }> {
+    checkSdp(input.sdp, { kind: 'video', type: 'offer' });
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      if (!call.row.video) throw new InvalidStateError('this is an audio call; start a video call to share video');
+      if (input.source === 'screen' && party.role !== 'agent') throw new ForbiddenError('only the agent shares a screen');
+      const feedId = `${party.role}-${input.source}`;
+      const { answerSdp } = await this.#media(() =>
+        call.room.publishVideo({ feedId, display: `${party.role}:${input.source}`, source: input.source, offerSdp: input.sdp }),
+      );
+      // Announced to the others once its media is up (room event 'feed:up'): only then can they subscribe.
+      call.publishing.set(feedId, { feedId, owner: party.role, source: input.source });
+      return { feedId, sdp: answerSdp };
+    });
+  }
+
+  unpublish(party: Party, input: { taskId: string; feedId: string }): Promise<{ feedId: string }> {
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      if (!input.feedId.startsWith(`${party.role}-`)) throw new ForbiddenError('you can only stop your own video');
+      await call.room.unpublishVideo(input.feedId);
+      call.publishing.delete(input.feedId);
+      if (call.feeds.delete(input.feedId)) {
+        this.#toParties(call.task, (to) => to !== party.role, 'media:feed-ended', { taskId: call.task.id, feedId: input.feedId });
+      }
+      return { feedId: input.feedId };
+    });
+  }
+
+  subscribe(party: Party, input: { taskId: string; feedId: string }): Promise<{ subscriptionId: string; sdp: string }> {
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      if (!call.row.video) throw new InvalidStateError('this is an audio call');
+      if (input.feedId.startsWith(`${party.role}-`)) throw new DomainError('VALIDATION', 'that is your own video');
+      const subscriptionId = `${legOf(party)}-${input.feedId}`;
+      const { offerSdp } = await this.#media(() => call.room.subscribeVideo(subscriptionId, input.feedId));
+      return { subscriptionId, sdp: offerSdp };
+    });
+  }
+
+  answer(party: Party, input: { taskId: string; subscriptionId: string; sdp: string }): Promise<{ subscriptionId: string }> {
+    checkSdp(input.sdp, { kind: 'video', type: 'answer' });
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      if (!input.subscriptionId.startsWith(`${legOf(party)}-`)) throw new ForbiddenError('not your subscription');
+      await this.#media(() => call.room.startSubscription(input.subscriptionId, input.sdp));
+      return { subscriptionId: input.subscriptionId };
+    });
+  }
+
+  async mute(party: Party, input: { taskId: string; muted: boolean }): Promise<{ muted: boolean }> {
+    const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+    await this.#media(() => call.room.setMuted(legOf(party), input.muted));
+    return { muted: input.muted };
+  }
+
+  /** Ends the call for everyone. A call task ends with it (wrap-up follows); a chat goes on. */
+  async hangup(party: Party, taskId: string): Promise<{ taskId: string }> {
+    const task = await this.#authorise(party, taskId);
+    await this.end(taskId, 'hangup');
+    if (CALL_CHANNELS.has(task.channel)) {
+      if (party.role === 'agent') await this.#deps.chat.agentEnd(party.agentId, taskId).catch(() => undefined);
+      else await this.#deps.chat.customerLeave(party.customerId, taskId).catch(() => undefined);
+    }
+    return { taskId };
+  }
+
+  /** Ends the task's call, if any: room destroyed, row closed, everyone told, recording handed on. Idempotent. */
+  end(taskId: string, reason: MediaEndReason): Promise<void> {
+    return this.#exclusive(taskId, async () => {
+      const row = await this.#sessions.findOneBy({ taskId, state: 'active' });
+      const call = this.#live.get(taskId);
+      this.#live.delete(taskId);
+      if (call) clearTimeout(call.abandonTimer);
+      if (!row) {
+        await call?.room.destroy();
+        return;
+      }
+      const endedAt = Date.now();
+      // Closed first: a crash after this leaves no open call; the room dies with its node or at destroy.
+      const closed = await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: reason });
+      if (!closed.affected) return;
+      const task = call?.task ?? (await this.#deps.chat.task(taskId));
+      const room = call?.room ?? (await this.#openRoom(row).catch(() => undefined));
+      await room?.destroy();
+      if (task) {
+        this.#toParties(task, () => true, 'media:ended', { taskId, reason });
+        for (const supervisorId of call?.monitors.keys() ?? []) this.#notify()?.toSupervisor(supervisorId, 'media:ended', { taskId, reason });
+      }
+      this.#log.info('call ended', { taskId, mediaSessionId: row.id, reason, seconds: Math.round((endedAt - row.startedAt) / 1000) });
+      if (row.recording && room && task && this.#deps.recorder) {
+        const files = await room.recordingFiles();
+        void this.#deps.recorder.finalize({ mediaSessionId: row.id, taskId, queueId: task.queueId, files, startedAt: row.startedAt, endedAt });
+      }
+    });
+  }
+
+  // ---- supervisors -----------------------------------------------------------------------------
+
+  async activeCalls(supervisorId: string): Promise<ActiveCall[]> {
+    const rows = await this.#sessions.find({ where: { state: 'active' }, order: { startedAt: 'ASC' }, take: 500 });
+    const calls: ActiveCall[] = [];
+    for (const row of rows) {
+      const task = await this.#deps.chat.task(row.taskId);
+      if (!task) continue;
+      const [agent, customer] = await Promise.all([
+        task.agentId ? this.#accounts.findOneBy({ id: task.agentId }) : null,
+        this.#customers.findOneBy({ id: task.customerId }),
+      ]);
+      calls.push({
+        taskId: task.id,
+        queueId: task.queueId,
+        video: row.video,
+        agentName: agent?.displayName ?? null,
+        customerName: customer?.displayName ?? 'Visitor',
+        startedAt: row.startedAt,
+        monitorMode: this.#live.get(task.id)?.monitors.get(supervisorId) ?? null,
+      });
+    }
+    return calls;
+  }
+
+  /** Joins the supervisor to the call muted: they hear everyone, nobody hears them. */
+  monitorJoin(supervisorId: string, input: { taskId: string; sdp: string }): Promise<{ sdp: string; iceServers: IceServer[] }> {
+    checkSdp(input.sdp, { kind: 'audio', type: 'offer' });
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#taskOrFail(input.taskId));
+      const display = (await this.#accounts.findOneBy({ id: supervisorId }))?.displayName ?? 'Supervisor';
+      const { answerSdp } = await this.#media(() =>
+        call.room.joinWebrtc({ legId: `sup-${supervisorId}`, mix: 'main', display, muted: true, offerSdp: input.sdp }),
+      );
+      call.monitors.set(supervisorId, 'listen');
+      this.#log.info('supervisor monitoring', { taskId: input.taskId, supervisorId, mode: 'listen' });
+      return { sdp: answerSdp, iceServers: this.#deps.iceServers(supervisorId) };
+    });
+  }
+
+  monitorMode(supervisorId: string, input: { taskId: string; mode: MonitorMode }): Promise<{ mode: MonitorMode }> {
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#taskOrFail(input.taskId));
+      const before = call.monitors.get(supervisorId);
+      if (!before) throw new InvalidStateError('join the call (listen) first');
+      const leg = `sup-${supervisorId}`;
+      await this.#media(() => call.room.setMuted(leg, input.mode !== 'barge'));
+      if (input.mode !== 'whisper') await call.room.leave(`${leg}-coach`);
+      call.monitors.set(supervisorId, input.mode);
+      await this.#syncCoach(call, before === 'whisper' || input.mode === 'whisper');
+      this.#log.info('supervisor monitoring', { taskId: input.taskId, supervisorId, mode: input.mode });
+      return { mode: input.mode };
+    });
+  }
+
+  /** The whispering supervisor's voice into the coach mix, which only the agent hears. */
+  monitorCoach(supervisorId: string, input: { taskId: string; sdp: string }): Promise<{ sdp: string }> {
+    checkSdp(input.sdp, { kind: 'audio', type: 'offer' });
+    return this.#exclusive(input.taskId, async () => {
+      const call = await this.#requireCall(await this.#taskOrFail(input.taskId));
+      if (call.monitors.get(supervisorId) !== 'whisper') throw new InvalidStateError('switch to whisper first');
+      const display = (await this.#accounts.findOneBy({ id: supervisorId }))?.displayName ?? 'Supervisor';
+      const { answerSdp } = await this.#media(() =>
+        call.room.joinWebrtc({ legId: `sup-${supervisorId}-coach`, mix: 'coach', display, muted: false, offerSdp: input.sdp }),
+      );
+      return { sdp: answerSdp };
+    });
+  }
+
+  monitorLeave(supervisorId: string, taskId: string): Promise<{ taskId: string }> {
+    return this.#exclusive(taskId, async () => {
+      const call = this.#live.get(taskId);
+      if (!call) return { taskId };
+      const before = call.monitors.get(supervisorId);
+      call.monitors.delete(supervisorId);
+      await call.room.leave(`sup-${supervisorId}`);
+      await call.room.leave(`sup-${supervisorId}-coach`);
+      if (before === 'whisper') await this.#syncCoach(call, true);
+      return { taskId };
+    });
+  }
+
+  /** The supervisor's connection closed: stop monitoring every call from this process. */
+  async monitorLeaveAll(supervisorId: string): Promise<void> {
+    for (const [taskId, call] of this.#live) if (call.monitors.has(supervisorId)) await this.monitorLeave(supervisorId, taskId);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const call of this.#live.values()) clearTimeout(call.abandonTimer);
+    await Promise.allSettled([...this.#locks.values()]);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #notify(): CallNotifier | null {
+    return this.#notifier;
+  }
+
+  async #onAnswered(taskId: string): Promise<void> {
+    const task = await this.#deps.chat.task(taskId);
+    if (!task || !CALL_CHANNELS.has(task.channel)) return;
+    await this.#exclusive(taskId, async () => {
+      if (await this.#call(task)) return;
+      try {
+        await this.#open(task, 'customer', task.channel === 'video');
+      } catch (err) {
+        // The agent has the task; the call cannot carry media. Both are told, the chat stays usable.
+        this.#log.error('no media for an answered call', { taskId, err });
+        this.#toParties(task, () => true, 'media:ended', { taskId, reason: 'media_unavailable' });
+      }
+    });
+  }
+
+  /** Creates the room and the row, then tells both parties to join. */
+  async #open(task: TaskRow, startedBy: 'customer' | 'agent', video: boolean): Promise<LiveCall> {
+    if (this.#closed) throw new InvalidStateError('the server is shutting down');
+    const id = randomUUID();
+    const recordDir = await this.#deps.recorder?.recordDirFor(task.queueId);
+    const room = await this.#media(() => this.#deps.engine.createRoom({ sessionId: id, video, ...(recordDir ? { recordDir } : {}) }));
+    const row: MediaSessionRow = {
+      id,
+      taskId: task.id,
+      video,
+      nodeId: room.nodeId,
+      state: 'active',
+      recording: recordDir !== undefined,
+      startedBy,
+      startedAt: Date.now(),
+      bridgedAt: null,
+      endedAt: null,
+      endReason: null,
+    };
+    try {
+      await this.#sessions.insert(row);
+    } catch (err) {
+      await room.destroy();
+      throw err;
+    }
+    const call = this.#adopt(row, task, room);
+    this.#log.info('call started', { taskId: task.id, mediaSessionId: id, video, node: room.nodeId, recording: row.recording });
+    for (const role of ['customer', 'agent'] as const) {
+      const party = partyOf(task, role);
+      if (party) this.#sendTo(task, role, 'media:ready', this.#view(call, party));
+    }
+    return call;
+  }
+
+  #adopt(row: MediaSessionRow, task: TaskRow, room: MediaRoom): LiveCall {
+    const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), monitors: new Map() };
+    this.#live.set(task.id, call);
+    room.on('leg:lost', (legId, reason) => this.#legLost(call, legId, reason));
+    room.on('feed:up', (feedId) => {
+      const feed = call.publishing.get(feedId);
+      if (!feed) return;
+      call.feeds.set(feedId, feed);
+      this.#toParties(task, (to) => to !== feed.owner, 'media:feed', { taskId: task.id, ...feed });
+    });
+    room.on('feed:lost', (feedId) => {
+      call.publishing.delete(feedId);
+      if (call.feeds.delete(feedId)) this.#toParties(task, () => true, 'media:feed-ended', { taskId: task.id, feedId });
+    });
+    return call;
+  }
+
+  /** The call on an assigned task: from this process, or opened on its node when another process started it. */
+  async #call(task: TaskRow): Promise<LiveCall | undefined> {
+    const local = this.#live.get(task.id);
+    if (local && !local.room.destroyed) return local;
+    const row = await this.#sessions.findOneBy({ taskId: task.id, state: 'active' });
+    if (!row) return undefined;
+    const room = await this.#openRoom(row);
+    if (!(await this.#media(() => room.exists()))) {
+      // The media server lost the room (it restarted): the call is over; a new one can be started.
+      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: 'media_lost' });
+      await room.destroy();
+      this.#toParties(task, () => true, 'media:ended', { taskId: task.id, reason: 'media_lost' });
+      return undefined;
+    }
+    return this.#adopt(row, task, room);
+  }
+
+  async #requireCall(task: TaskRow): Promise<LiveCall> {
+    const call = await this.#call(task);
+    if (!call) throw new InvalidStateError('there is no call on this conversation');
+    return call;
+  }
+
+  #openRoom(row: MediaSessionRow): Promise<MediaRoom> {
+    return this.#media(() => this.#deps.engine.openRoom({ sessionId: row.id, nodeId: row.nodeId, video: row.video }));
+  }
+
+  #view(call: LiveCall, party: Party): MediaView {
+    return {
+      taskId: call.task.id,
+      video: call.row.video,
+      recording: call.row.recording,
+      startedBy: call.row.startedBy,
+      iceServers: this.#deps.iceServers(party.role === 'agent' ? party.agentId : party.customerId),
+      feeds: [...call.feeds.values()],
+    };
+  }
+
+  async #markJoined(call: LiveCall): Promise<void> {
+    clearTimeout(call.abandonTimer);
+    call.abandonTimer = undefined;
+    if (call.row.bridgedAt) return;
+    const legs = call.room.legIds();
+    const both = legs.some((l) => l.startsWith('customer-')) && legs.some((l) => l.startsWith('agent-') && !l.endsWith('-coach'));
+    if (!both) return;
+    // Billing counts from here: only time when both parties are connected is charged.
+    call.row.bridgedAt = Date.now();
+    await this.#sessions.update({ id: call.row.id, bridgedAt: IsNull() }, { bridgedAt: call.row.bridgedAt }).catch(() => undefined);
+  }
+
+  #legLost(call: LiveCall, legId: string, reason: string): void {
+    this.#log.warn('call leg lost', { taskId: call.task.id, legId, reason });
+    const remaining = call.room.legIds().filter((l) => l.startsWith('customer-') || (l.startsWith('agent-') && !l.endsWith('-coach')));
+    if (remaining.length > 0 || call.abandonTimer) return;
+    // Nobody is left in the call: a reload rejoins within the grace; otherwise the call ends, never dangles.
+    call.abandonTimer = setTimeout(() => {
+      void this.end(call.task.id, 'media_lost');
+    }, this.#deps.abandonedAfterMs ?? DEFAULT_ABANDONED_AFTER_MS);
+    call.abandonTimer.unref();
+  }
+
+  /** Tells the agent to open or close the coach leg: open while anyone whispers. */
+  async #syncCoach(call: LiveCall, changed: boolean): Promise<void> {
+    if (!changed || !call.task.agentId) return;
+    const active = [...call.monitors.values()].includes('whisper');
+    if (!active) await call.room.leave(`agent-${call.task.agentId}-coach`);
+    this.#notify()?.toAgent(call.task.agentId, 'media:coach', { taskId: call.task.id, active });
+  }
+
+  /** Whisper state lives with the process the supervisor uses; another process may hold it (several nodes). */
+  async #whisperElsewhere(call: LiveCall): Promise<boolean> {
+    // Without a shared store for monitor modes, trust the coach room: it exists only once a whisper began.
+    return call.room.legIds().some((l) => l.startsWith('sup-') && l.endsWith('-coach'));
+  }
+
+  async #authorise(party: Party, taskId: string): Promise<TaskRow> {
+    const task = await this.#deps.chat.task(taskId);
+    if (!task || !this.#owns(party, task)) {
+      if (party.role === 'customer') throw new NotFoundError('conversation');
+      throw new ForbiddenError('this conversation is not assigned to you');
+    }
+    if (task.status !== 'assigned') throw new InvalidStateError('calls are only possible while the conversation is in progress');
+    return task;
+  }
+
+  #owns(party: Party, task: TaskRow): boolean {
+    return party.role === 'customer' ? task.customerId === party.customerId : task.agentId === party.agentId;
+  }
+
+  async #taskOrFail(taskId: string): Promise<TaskRow> {
+    const task = await this.#deps.chat.task(taskId);
+    if (!task) throw new NotFoundError('conversation');
+    if (task.status !== 'assigned') throw new InvalidStateError('the conversation is not in progress');
+    return task;
+  }
+
+  async #displayName(party: Party): Promise<string> {
+    if (party.role === 'agent') return (await this.#accounts.findOneBy({ id: party.agentId }))?.displayName ?? 'Agent';
+    return (await this.#customers.findOneBy({ id: party.customerId }))?.displayName ?? 'Visitor';
+  }
+
+  #sendTo<E extends keyof MediaServerToClient>(task: TaskRow, role: 'customer' | 'agent', event: E, payload: Parameters<MediaServerToClient[E]>[0]): void {
+    const n = this.#notify();
+    if (!n) return;
+    // Both namespaces declare the media events (they extend MediaServerToClient); TS cannot see that through the generic.
+    type Emit = (id: string, event: E, payload: Parameters<MediaServerToClient[E]>[0]) => void;
+    if (role === 'customer') (n.toCustomer as Emit)(task.customerId, event, payload);
+    else if (task.agentId) (n.toAgent as Emit)(task.agentId, event, payload);
+  }
+
+  #toParties<E extends keyof MediaServerToClient>(
+    task: TaskRow,
+    which: (role: 'customer' | 'agent') => boolean,
+    event: E,
+    payload: Parameters<MediaServerToClient[E]>[0],
+  ): void {
+    for (const role of ['customer', 'agent'] as const) if (which(role)) this.#sendTo(task, role, event, payload);
+  }
+
+  /** Media errors become MEDIA_UNAVAILABLE for the client; our own domain errors pass through. */
+  async #media<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DomainError || err instanceof TypeError) throw err;
+      if (err instanceof MediaUnavailableError) throw new DomainError('MEDIA_UNAVAILABLE', err.message);
+      this.#log.warn('media request failed', { err });
+      const why = err instanceof Error ? err.message : String(err);
+      throw new DomainError('MEDIA_UNAVAILABLE', `the media server did not accept the request (${why}); try again`);
+    }
+  }
+
+  #exclusive<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(taskId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(taskId, tail);
+    void tail.then(() => {
+      if (this.#locks.get(taskId) === tail) this.#locks.delete(taskId);
+    });
+    return run;
+  }
+}
+
+function legOf(party: Party): string {
+  return party.role === 'agent' ? `agent-${party.agentId}` : `customer-${party.customerId}`;
+}
+
+function partyOf(task: TaskRow, role: 'customer' | 'agent'): Party | undefined {
+  if (role === 'customer') return { role, customerId: task.customerId };
+  return task.agentId ? { role, agentId: task.agentId } : undefined;
+}
