@@ -21,6 +21,7 @@ import { attachSockets } from './signaling/sockets/socket-server.js';
 import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
 import { CallService } from './calls/call-service.js';
+import type { IceServer } from './protocol/events.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -73,11 +74,12 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   exportQueueMetrics(metrics.registry, queueMonitor);
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
+  const iceServers = (_userId: string): IceServer[] => [];
   const calls = new CallService({
     db,
     chat,
     engine: media.engine,
-    iceServers: () => [],
+    iceServers,
     logger: logger.child({ component: 'calls' }),
   });
   const { ended } = await calls.restore();
@@ -93,6 +95,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     customers,
     chat,
     queueMonitor,
+    media: { engine: media.engine, iceServers },
     readiness: [
       {
         name: 'database',

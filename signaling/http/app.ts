@@ -16,6 +16,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { registerSupervisorRoutes } from './supervisor-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
+import { registerMediaRoutes, type MediaRouteDeps } from './media-routes.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -40,6 +41,7 @@ export interface HttpDeps {
   chat: ChatService;
   queueMonitor: QueueMonitor;
   readiness: ReadinessCheck[];
+  media: MediaRouteDeps['media'];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -101,6 +103,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerAdminRoutes(app, deps);
   registerSupervisorRoutes(app, deps);
   registerTaskRoutes(app, deps);
+  registerMediaRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

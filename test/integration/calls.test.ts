@@ -4,7 +4,7 @@
 // asserted by the browser tests, which run Janus in a network namespace.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { adminToken, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ActiveCall, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 import type { Socket } from 'socket.io-client';
@@ -196,3 +196,16 @@ test('a supervisor listens, whispers to the agent (who is asked to open the coac
   await call(agent.socket, 'media:hangup', { taskId });
   expect((await supEnded).reason).toBe('hangup');
 }, 30_000);
+
+test('staff get ICE servers for their softphone; the media-node registry is for supervisors and admins', async () => {
+  const agent = await createAgent(server.url, admin, { displayName: 'Ice' });
+  const v = await visitorToken(server.url);
+  expect((await api(server.url, 'GET', '/api/media/ice-servers', undefined, agent.token)).status).toBe(200);
+  expect((await api(server.url, 'GET', '/api/media/ice-servers')).status).toBe(401);
+  expect((await api(server.url, 'GET', '/api/media/ice-servers', undefined, v.token)).status).toBe(403);
+  const nodes = await api<{ nodes: Array<{ id: string; health: { state: string }; load: number }> }>(server.url, 'GET', '/api/admin/media/nodes', undefined, admin);
+  expect(nodes.status).toBe(200);
+  expect(nodes.body.nodes).toHaveLength(1);
+  expect(nodes.body.nodes[0]).toMatchObject({ health: { state: 'up' } });
+  expect((await api(server.url, 'GET', '/api/admin/media/nodes', undefined, agent.token)).status).toBe(403);
+});
