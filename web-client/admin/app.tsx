@@ -1,9 +1,11 @@
-// Admin console: sign in (with the forced change of the one-time password), then queues and accounts.
+// Admin console: sign in (with the forced change of the one-time password), then live calls (monitoring:
+// listen, whisper, barge) for supervisors and admins, and queues and accounts for admins.
 import { useEffect, useState } from 'preact/hooks';
 import type { AccountView, CreateAccountBody, CreateQueueBody, QueueView } from '../../protocol/http.js';
 import { ApiError, api, describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
 import { Notice } from '../shared/ui';
+import { LiveCalls } from './live-calls';
 import { formatSkills, parseLanguages, parseSkills } from './skills';
 
 const SESSION_KEY = 'mccs.admin';
@@ -18,8 +20,8 @@ export function AdminApp() {
 
   function signedIn(reply: StaffSession) {
     setPending(null);
-    if (reply.account.role !== 'admin') {
-      setNotice('This account is not an administrator.');
+    if (reply.account.role !== 'admin' && reply.account.role !== 'supervisor') {
+      setNotice('This account is not an administrator or supervisor.');
       return;
     }
     saveStaffSession(SESSION_KEY, reply);
@@ -35,7 +37,7 @@ export function AdminApp() {
   return (
     <>
       <header class="topbar">
-        <h1>Administration</h1>
+        <h1>{session?.account.role === 'supervisor' ? 'Supervision' : 'Administration'}</h1>
         {session && (
           <div class="row">
             <span class="muted small" data-testid="admin-name">
@@ -63,7 +65,7 @@ export function AdminApp() {
       ) : (
         <main class="app app--narrow">
           <LoginForm
-            title="Administrator sign-in"
+            title="Administrator and supervisor sign-in"
             testPrefix="admin"
             notice={notice}
             onLoggedIn={(reply, password) => {
@@ -79,6 +81,17 @@ export function AdminApp() {
 }
 
 function Console(props: { session: StaffSession; onAuthLost: (message: string) => void }) {
+  if (props.session.account.role !== 'admin') {
+    return (
+      <main class="app" data-testid="supervisor-console">
+        <LiveCalls token={props.session.token} onAuthLost={props.onAuthLost} />
+      </main>
+    );
+  }
+  return <AdminConsole session={props.session} onAuthLost={props.onAuthLost} />;
+}
+
+function AdminConsole(props: { session: StaffSession; onAuthLost: (message: string) => void }) {
   const token = props.session.token;
   const [queues, setQueues] = useState<QueueView[] | null>(null);
   const [accounts, setAccounts] = useState<AccountView[] | null>(null);
@@ -123,6 +136,7 @@ function Console(props: { session: StaffSession; onAuthLost: (message: string) =
           Refresh
         </button>
       </div>
+      <LiveCalls token={token} onAuthLost={props.onAuthLost} />
       <QueuesSection
         token={token}
         queues={queues}

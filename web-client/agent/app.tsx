@@ -1,5 +1,6 @@
-// Agent workspace: sign in → presence, incoming offers, active chats, end + wrap-up. The token lives in
-// sessionStorage; after a reload or reconnect the server's `hello` rebuilds the whole state.
+// Agent workspace: sign in → presence, incoming offers (chat, call, video; calls ring), active chats with
+// the softphone, end + wrap-up. The token lives in sessionStorage; after a reload or reconnect the
+// server's `hello` rebuilds the whole state (a call in progress is offered to rejoin).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Socket } from 'socket.io-client';
 import type {
@@ -7,11 +8,15 @@ import type {
   AgentServerToClient,
   AgentStatus,
   AgentTaskView,
+  MediaView,
   Offer,
   PresenceState,
+  TaskChannel,
 } from '../../protocol/events.js';
 import { describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
+import { callSupport, mediaSignal, type CallSession } from '../shared/call';
+import { CallPanel, StartCallButtons, describeCallEnd, useCallBook, useRinger } from '../shared/call-ui';
 import { newClientMsgId } from '../shared/ids';
 import { connect, isAuthError, request } from '../shared/socket';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
@@ -38,6 +43,7 @@ const PRESENCE_LABEL: Record<PresenceState, string> = {
   wrapup: 'Wrap-up',
 };
 const NOT_READY_REASONS = ['Break', 'Meal', 'Meeting', 'Training', 'Other work'];
+const CHANNEL_LABEL: Record<TaskChannel, string> = { chat: 'Chat', call: 'Audio call', video: 'Video call' };
 
 export function AgentApp() {
   const [session, setSession] = useState<StaffSession | null>(() => loadStaffSession(SESSION_KEY));
@@ -122,6 +128,30 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   const offersRef = useRef<Offer[]>(offers);
   offersRef.current = offers;
   const answeringRef = useRef<Set<string>>(new Set());
+  /** Tasks whose call this agent joins as soon as it is ready: accepted call offers, own media:start. */
+  const autoJoinRef = useRef<Set<string>>(new Set());
+  const [callBusy, setCallBusy] = useState<Set<string>>(new Set());
+  const calls = useCallBook('agent', {
+    onClose: (taskId, reason) => {
+      autoJoinRef.current.delete(taskId);
+      const text = describeCallEnd(reason);
+      const t = tasksRef.current.find((x) => x.taskId === taskId);
+      if (text && t) note(reason === 'media_lost' || reason === 'media_unavailable' ? 'warn' : 'info', `${t.customerName}: ${text}`);
+    },
+    onWarning: (_taskId, text) => note('warn', text),
+  });
+
+  /** Shows the call of a task; joins it when this agent answered a call offer or started the call. */
+  function openCall(m: MediaView): CallSession | null {
+    const socket = socketRef.current;
+    if (!socket) return null;
+    const session = calls.open(m, mediaSignal(socket, m.taskId));
+    if (session.state === 'idle' && autoJoinRef.current.has(m.taskId)) {
+      autoJoinRef.current.delete(m.taskId);
+      void session.join();
+    }
+    return session;
+  }
 
   function select(taskId: string | null) {
     selectedRef.current = taskId;
@@ -150,6 +180,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   }
 
   function removeTask(taskId: string) {
+    calls.close(taskId, 'left');
+    autoJoinRef.current.delete(taskId);
     setTasks((ts) => ts.filter((t) => t.taskId !== taskId));
     if (selectedRef.current === taskId) select(tasksRef.current.find((t) => t.taskId !== taskId)?.taskId ?? null);
   }
@@ -187,6 +219,32 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       );
       const cur = selectedRef.current;
       if (!cur || !e.tasks.some((t) => t.taskId === cur)) select(e.tasks[0]?.taskId ?? null);
+      // Calls of tasks no longer held, or that the server reports without a call, are closed here.
+      const held = new Set(e.tasks.map((t) => t.taskId));
+      for (const c of calls.all()) if (!held.has(c.taskId)) c.close('task_ended');
+      for (const t of e.tasks) {
+        if (t.media && t.status === 'assigned') openCall(t.media);
+        else if (t.media === null || t.status !== 'assigned') calls.close(t.taskId, 'task_ended');
+      }
+    });
+    socket.on('media:ready', (m) => {
+      openCall(m);
+    });
+    socket.on('media:feed', (e) => {
+      const { taskId, ...feed } = e;
+      calls.get(taskId)?.addFeed(feed);
+    });
+    socket.on('media:feed-ended', (e) => calls.get(e.taskId)?.removeFeed(e.feedId));
+    socket.on('media:coach', (e) => calls.get(e.taskId)?.setCoach(e.active));
+    socket.on('media:ended', (e) => {
+      if (calls.get(e.taskId)) {
+        calls.close(e.taskId, e.reason);
+        return;
+      }
+      autoJoinRef.current.delete(e.taskId);
+      const t = tasksRef.current.find((x) => x.taskId === e.taskId);
+      const text = describeCallEnd(e.reason);
+      if (t && text) note('warn', `${t.customerName}: ${text}`);
     });
     socket.on('presence', (s) => setStatus(s));
     socket.on('offer', (o) => setOffers((list) => [...list.filter((x) => x.taskId !== o.taskId), o]));
@@ -200,7 +258,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
             : e.reason === 'abandoned'
               ? 'the customer left'
               : 'it is no longer available';
-        note('warn', `The chat offer from ${had.customerName} was withdrawn: ${why}.`);
+        note('warn', `The ${CHANNEL_LABEL[had.channel ?? 'chat'].toLowerCase()} offer from ${had.customerName} was withdrawn: ${why}.`);
       }
       setOffers((list) => list.filter((x) => x.taskId !== e.taskId));
     });
@@ -218,6 +276,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       );
     });
     socket.on('task:ended', (e) => {
+      calls.close(e.taskId, 'task_ended');
       const t = tasksRef.current.find((x) => x.taskId === e.taskId);
       if (t && e.by === 'customer') note('info', `${t.customerName} left the chat. Please complete the wrap-up.`);
       patchTask(e.taskId, (x) => ({ ...x, status: e.status, endedBy: e.by }));
@@ -254,15 +313,20 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     if (!socket) return;
     answeringRef.current.add(offer.taskId);
     setAnswering((s) => new Set(s).add(offer.taskId));
+    // The softphone joins an accepted call by itself (media:ready may overtake the ack).
+    const isCall = accept && offer.channel !== 'chat';
+    if (isCall) autoJoinRef.current.add(offer.taskId);
     try {
       if (accept) {
         const view = await request(socket, 'offer:accept', { taskId: offer.taskId });
         upsertTask(view);
         select(view.taskId);
+        if (view.media) openCall(view.media);
       } else {
         await request(socket, 'offer:reject', { taskId: offer.taskId });
       }
     } catch (err) {
+      if (isCall) autoJoinRef.current.delete(offer.taskId);
       note('error', `Could not ${accept ? 'accept' : 'reject'} the offer: ${describeError(err)}`);
     } finally {
       setOffers((list) => list.filter((x) => x.taskId !== offer.taskId));
@@ -275,8 +339,36 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     }
   }
 
+  /** Turns a chat into a call (media:start); the customer is invited, this side joins at once. */
+  async function startCall(taskId: string, video: boolean) {
+    const socket = socketRef.current;
+    if (!socket || callBusy.has(taskId)) return;
+    const support = callSupport();
+    if (!support.ok) {
+      note('error', support.reason);
+      return;
+    }
+    autoJoinRef.current.add(taskId);
+    setCallBusy((s) => new Set(s).add(taskId));
+    try {
+      const view = await request(socket, 'media:start', { taskId, video });
+      openCall(view);
+    } catch (err) {
+      autoJoinRef.current.delete(taskId);
+      note('error', `Could not start the call: ${describeError(err)}`);
+    } finally {
+      setCallBusy((s) => {
+        const n = new Set(s);
+        n.delete(taskId);
+        return n;
+      });
+    }
+  }
+
   const socket = socketRef.current;
   const capacity = status?.capacity ?? 0;
+  const ringing = offers.some((o) => o.channel === 'call' || o.channel === 'video');
+  useRinger(ringing);
 
   return (
     <main class="app" data-testid="agent-workspace">
@@ -374,15 +466,26 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
             {offers.map((o) => {
               const left = Math.max(0, Math.ceil((o.expiresAt - now) / 1000));
               const busy = answering.has(o.taskId);
+              const channel: TaskChannel = o.channel ?? 'chat';
+              const isCall = channel !== 'chat';
               return (
                 <article
-                  class="card offer"
+                  class={`card offer${isCall ? ' offer--call offer--ringing' : ''}`}
                   key={o.taskId}
                   data-testid="offer-card"
                   data-task-id={o.taskId}
-                  aria-label={`Chat offer from ${o.customerName}`}
+                  data-channel={channel}
+                  data-ringing={isCall ? 'true' : 'false'}
+                  aria-label={`${CHANNEL_LABEL[channel]} offer from ${o.customerName}`}
                 >
                   <div class="row">
+                    <span
+                      class={`badge ${channel === 'video' ? 'badge--video' : channel === 'call' ? 'badge--call' : ''}`}
+                      data-testid="offer-channel"
+                      data-channel={channel}
+                    >
+                      {CHANNEL_LABEL[channel]}
+                    </span>
                     <strong data-testid="offer-customer">{o.customerName}</strong>
                     <span class="badge" data-testid="offer-queue">
                       {o.queue.name}
@@ -392,7 +495,13 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                       {left}s
                     </span>
                   </div>
-                  <blockquote data-testid="offer-first-message">{o.firstMessage}</blockquote>
+                  {o.firstMessage ? (
+                    <blockquote data-testid="offer-first-message">{o.firstMessage}</blockquote>
+                  ) : (
+                    <p class="muted small" data-testid="offer-first-message">
+                      {isCall ? 'Incoming call — answering joins it with your microphone.' : ''}
+                    </p>
+                  )}
                   {o.callbackNumber && (
                     <p data-testid="offer-callback">
                       Callback requested: <a href={`tel:${o.callbackNumber}`}>{o.callbackNumber}</a>
@@ -406,7 +515,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                       onClick={() => void answer(o, true)}
                       data-testid="offer-accept"
                     >
-                      Accept
+                      {isCall ? 'Answer' : 'Accept'}
                     </button>
                     <button
                       type="button"
@@ -447,6 +556,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                     data-task-id={t.taskId}
                   >
                     {t.customerName}
+                    {calls.get(t.taskId) && ' · on call'}
                     {t.status === 'wrapup' && ' · wrap-up'}
                     {t.unread > 0 && <span class="dot" aria-label={`${t.unread} unread`} />}
                   </button>
@@ -458,6 +568,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                   task={t}
                   hidden={selected !== t.taskId}
                   socket={socket}
+                  call={calls.get(t.taskId)}
+                  callBusy={callBusy.has(t.taskId)}
+                  onStartCall={(video) => void startCall(t.taskId, video)}
                   onUpdate={(patch) => patchTask(t.taskId, (x) => ({ ...x, ...patch }))}
                   onMessages={(ms) => patchTask(t.taskId, (x) => ({ ...x, messages: mergeMessages(x.messages, ms) }))}
                   onDone={() => removeTask(t.taskId)}
@@ -475,6 +588,9 @@ function ChatPanel(props: {
   task: TaskState;
   hidden: boolean;
   socket: AgentSocket | null;
+  call: CallSession | null;
+  callBusy: boolean;
+  onStartCall: (video: boolean) => void;
   onUpdate: (patch: Partial<TaskState>) => void;
   onMessages: (ms: AgentTaskView['messages']) => void;
   onDone: () => void;
@@ -563,6 +679,11 @@ function ChatPanel(props: {
           </a>
         )}
         <span class="badge">{t.queue.name}</span>
+        {t.channel && t.channel !== 'chat' && (
+          <span class={`badge ${t.channel === 'video' ? 'badge--video' : 'badge--call'}`} data-testid="chat-channel">
+            {CHANNEL_LABEL[t.channel]}
+          </span>
+        )}
         <span class="muted small" data-testid="chat-status">
           {t.status === 'assigned'
             ? 'In conversation'
@@ -573,6 +694,16 @@ function ChatPanel(props: {
               : t.status}
         </span>
       </div>
+      {props.call && t.status === 'assigned' && (
+        <CallPanel
+          session={props.call}
+          peerName={t.customerName}
+          audience="staff"
+          canShareScreen
+          // A customer turning a chat into a call rings; a call task is joined on answer (or rejoined after a reload).
+          ring={!t.channel || t.channel === 'chat'}
+        />
+      )}
       <MessageList
         messages={t.messages}
         own="agent"
@@ -598,6 +729,14 @@ function ChatPanel(props: {
             sendTestId="chat-send"
           />
           <div class="row" style={{ marginTop: '0.5rem' }}>
+            {!props.call && (
+              <StartCallButtons
+                busy={props.callBusy}
+                disabled={!props.socket?.connected}
+                onStart={props.onStartCall}
+                note={props.callBusy ? 'Starting the call…' : undefined}
+              />
+            )}
             <span class="spacer" />
             <button type="button" class="danger" disabled={ending} onClick={() => void end()} data-testid="chat-end">
               {ending ? 'Ending…' : 'End chat'}

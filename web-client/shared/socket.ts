@@ -50,7 +50,7 @@ export function request<C extends EventsMap, K extends keyof C & string>(
 
 /** Opens a namespace on the page's own origin, authenticated with a bearer token. */
 export function connect<Listen extends EventsMap, Emit extends EventsMap>(
-  namespace: '/customer' | '/agent',
+  namespace: '/customer' | '/agent' | '/supervisor',
   token: string,
 ): Socket<Listen, Emit> {
   return io(namespace, {

@@ -1,5 +1,6 @@
-// Customer chat widget: name → topic → first message → conversation. The visitor token and the current
-// task id live in localStorage, so a reload (or a server restart) resumes the same conversation.
+// Customer chat widget: name → topic → first message → conversation, or an audio/video call from the
+// start (call:start) or from within the chat (media:start). The visitor token and the current task id
+// live in localStorage, so a reload (or a server restart) resumes the same conversation.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Socket } from 'socket.io-client';
 import type {
@@ -7,10 +8,13 @@ import type {
   CustomerChatView,
   CustomerClientToServer,
   CustomerServerToClient,
+  MediaView,
   TaskStatus,
 } from '../../protocol/events.js';
 import type { QueueView, VisitorTokenReply } from '../../protocol/http.js';
 import { api, describeError } from '../shared/api';
+import { checkDevices, callSupport, mediaSignal } from '../shared/call';
+import { CallPanel, StartCallButtons, describeCallEnd, useCallBook } from '../shared/call-ui';
 import { newClientMsgId } from '../shared/ids';
 import { AckError, connect, isAuthError, request } from '../shared/socket';
 import { load, save } from '../shared/storage';
@@ -24,6 +28,10 @@ interface StoredSession {
   expiresAt: number;
   displayName?: string;
   taskId?: string | null;
+  /** A call task started on this page: its call is joined as soon as an agent answers. */
+  callTaskId?: string | null;
+  /** Whether that call is a video call (for the waiting text). */
+  callVideo?: boolean;
 }
 
 const STORAGE_KEY = 'mccs.widget';
@@ -59,6 +67,23 @@ export function WidgetApp() {
   const [firstText, setFirstText] = useState('');
   const [starting, setStarting] = useState(false);
   const startIdRef = useRef<{ id: string; text: string } | null>(null);
+  const [startingCall, setStartingCall] = useState<boolean | null>(null);
+
+  // calls
+  /** The task whose media:start (or call:start) this page sent: its call is joined at once. */
+  const pendingCallRef = useRef<string | null>(null);
+  /** media:ready for a task not known yet (it can overtake the call:start ack). */
+  const earlyMediaRef = useRef<MediaView | null>(null);
+  const [callBusy, setCallBusy] = useState(false);
+  const [callNote, setCallNote] = useState<{ kind: 'info' | 'warn' | 'error'; text: string } | null>(null);
+  const calls = useCallBook('customer', {
+    onClose: (taskId, reason) => {
+      if (sessionRef.current?.callTaskId === taskId) persist({ callTaskId: null });
+      const text = describeCallEnd(reason);
+      if (text && taskId === taskIdRef.current) setCallNote({ kind: reason === 'media_lost' || reason === 'media_unavailable' ? 'warn' : 'info', text });
+    },
+    onWarning: (_taskId, text) => setCallNote({ kind: 'warn', text }),
+  });
 
   // conversation
   const [chat, setChat] = useState<CustomerChatView | null>(null);
@@ -79,8 +104,24 @@ export function WidgetApp() {
   }
 
   function forgetTask() {
+    if (taskIdRef.current) calls.close(taskIdRef.current, 'left');
     taskIdRef.current = null;
-    persist({ taskId: null });
+    persist({ taskId: null, callTaskId: null });
+  }
+
+  /** A call on the current task: shown, and joined at once when this page started it. */
+  function openCall(m: MediaView) {
+    const socket = socketRef.current;
+    if (!socket) return null;
+    if (m.taskId !== taskIdRef.current) {
+      earlyMediaRef.current = m;
+      return null;
+    }
+    const session = calls.open(m, mediaSignal(socket, m.taskId));
+    const startedHere =
+      m.startedBy === 'customer' && (pendingCallRef.current === m.taskId || sessionRef.current?.callTaskId === m.taskId);
+    if (session.state === 'idle' && startedHere) void session.join();
+    return session;
   }
 
   function applyView(view: CustomerChatView) {
@@ -90,7 +131,12 @@ export function WidgetApp() {
       prev && prev.taskId === view.taskId ? { ...view, messages: mergeMessages(prev.messages, view.messages) } : view,
     );
     if (!ENDED.includes(view.status)) setEndedBy(null);
+    else calls.close(view.taskId, 'task_ended');
     setPhase('chat');
+    const early = earlyMediaRef.current?.taskId === view.taskId ? earlyMediaRef.current : null;
+    earlyMediaRef.current = null;
+    const media = view.media ?? early;
+    if (media && !ENDED.includes(view.status)) openCall(media);
   }
 
   async function resume(socket: CustomerSocket) {
@@ -116,6 +162,7 @@ export function WidgetApp() {
 
   /** The visitor token is unusable: forget it (and the chat it owned) and offer a new chat. */
   function dropSession(socket: CustomerSocket, message: string) {
+    calls.closeAll('left');
     socket.disconnect();
     if (socketRef.current === socket) socketRef.current = null;
     sessionRef.current = null;
@@ -167,7 +214,26 @@ export function WidgetApp() {
       if (e.taskId !== taskIdRef.current) return;
       setChat((c) => (c && c.taskId === e.taskId ? { ...c, status: 'assigned', agentName: e.agentName, position: null } : c));
     });
+    socket.on('media:ready', (m) => {
+      openCall(m);
+    });
+    socket.on('media:feed', (e) => {
+      const { taskId, ...feed } = e;
+      calls.get(taskId)?.addFeed(feed);
+    });
+    socket.on('media:feed-ended', (e) => calls.get(e.taskId)?.removeFeed(e.feedId));
+    socket.on('media:ended', (e) => {
+      if (calls.get(e.taskId)) {
+        calls.close(e.taskId, e.reason);
+      } else if (e.taskId === taskIdRef.current) {
+        // A call that never reached this page (no media for an answered call): the chat stays usable.
+        if (sessionRef.current?.callTaskId === e.taskId) persist({ callTaskId: null });
+        const text = describeCallEnd(e.reason);
+        if (text) setCallNote({ kind: 'warn', text });
+      }
+    });
     socket.on('chat:ended', (e) => {
+      calls.close(e.taskId, 'task_ended');
       if (e.taskId !== taskIdRef.current) return;
       setEndedBy(e.by);
       setChat((c) =>
@@ -200,6 +266,27 @@ export function WidgetApp() {
     };
   }, []);
 
+  /** A visitor token (fetched once) and the socket it opens. */
+  async function ensureSocket(displayName: string | undefined): Promise<CustomerSocket> {
+    if (!sessionRef.current) {
+      const reply = await api<VisitorTokenReply>('POST', '/api/visitor-token', displayName ? { displayName } : {});
+      sessionRef.current = { token: reply.token, customerId: reply.customerId, expiresAt: reply.expiresAt };
+    }
+    persist({ displayName, taskId: null, callTaskId: null });
+    return openSocket(sessionRef.current.token);
+  }
+
+  function started(view: CustomerChatView) {
+    startIdRef.current = null;
+    setEndedBy(null);
+    setChat(null);
+    setCallNote(null);
+    applyView(view);
+    setFirstText('');
+    setDraft('');
+    setSendError(null);
+  }
+
   async function startChat(e: Event) {
     e.preventDefault();
     const text = firstText.trim();
@@ -208,12 +295,7 @@ export function WidgetApp() {
     setError(null);
     try {
       const displayName = name.trim() || undefined;
-      if (!sessionRef.current) {
-        const reply = await api<VisitorTokenReply>('POST', '/api/visitor-token', displayName ? { displayName } : {});
-        sessionRef.current = { token: reply.token, customerId: reply.customerId, expiresAt: reply.expiresAt };
-      }
-      persist({ displayName, taskId: null });
-      const socket = openSocket(sessionRef.current.token);
+      const socket = await ensureSocket(displayName);
       // The same clientMsgId for a retry of the same text, so a lost ack cannot start two chats.
       if (!startIdRef.current || startIdRef.current.text !== text) startIdRef.current = { id: newClientMsgId(), text };
       const view = await request(socket, 'chat:start', {
@@ -222,17 +304,67 @@ export function WidgetApp() {
         clientMsgId: startIdRef.current.id,
         ...(displayName ? { displayName } : {}),
       });
-      startIdRef.current = null;
-      setEndedBy(null);
-      setChat(null);
-      applyView(view);
-      setFirstText('');
-      setDraft('');
-      setSendError(null);
+      started(view);
     } catch (err) {
       setError(`Could not start the chat: ${describeError(err)}`);
     } finally {
       setStarting(false);
+    }
+  }
+
+  /** A call task from the start: queued like a chat, joined when an agent answers (media:ready). */
+  async function startCall(video: boolean) {
+    const text = firstText.trim();
+    if (!queueId || starting) return;
+    setStarting(true);
+    setStartingCall(video);
+    setError(null);
+    try {
+      // The permission prompt now, while the customer is here, not when the agent answers.
+      await checkDevices(video);
+      const displayName = name.trim() || undefined;
+      const socket = await ensureSocket(displayName);
+      const key = `${video ? 'video' : 'audio'}|${text}`;
+      if (!startIdRef.current || startIdRef.current.text !== key) startIdRef.current = { id: newClientMsgId(), text: key };
+      const view = await request(socket, 'call:start', {
+        queueId,
+        video,
+        clientMsgId: startIdRef.current.id,
+        ...(text ? { text } : {}),
+        ...(displayName ? { displayName } : {}),
+      });
+      persist({ callTaskId: view.taskId, callVideo: video });
+      started(view);
+    } catch (err) {
+      setError(`Could not start the call: ${describeError(err)}`);
+    } finally {
+      setStarting(false);
+      setStartingCall(null);
+    }
+  }
+
+  /** Turns the chat into a call (media:start); both sides get media:ready, this side joins at once. */
+  async function upgradeToCall(video: boolean) {
+    const socket = socketRef.current;
+    const taskId = taskIdRef.current;
+    if (!socket || !taskId || callBusy) return;
+    const support = callSupport();
+    if (!support.ok) {
+      setCallNote({ kind: 'error', text: support.reason });
+      return;
+    }
+    setCallBusy(true);
+    setCallNote(null);
+    pendingCallRef.current = taskId;
+    try {
+      const view = await request(socket, 'media:start', { taskId, video });
+      const session = openCall(view);
+      if (session && session.state === 'idle') void session.join();
+    } catch (err) {
+      setCallNote({ kind: 'error', text: `Could not start the call: ${describeError(err)}` });
+    } finally {
+      if (pendingCallRef.current === taskId) pendingCallRef.current = null;
+      setCallBusy(false);
     }
   }
 
@@ -303,6 +435,11 @@ export function WidgetApp() {
 
   const topic = chat && queues?.find((q) => q.id === chat.queueId);
   const ended = chat !== null && (endedBy !== null || ENDED.includes(chat.status));
+  const call = chat ? calls.get(chat.taskId) : null;
+  const waitingCall = chat !== null && !call && sessionRef.current?.callTaskId === chat.taskId;
+  const waitingText = waitingCall
+    ? `Waiting for an agent — your ${sessionRef.current?.callVideo ? 'video call' : 'call'} starts when one answers`
+    : 'Waiting for an agent';
 
   return (
     <main class="app app--narrow">
@@ -330,8 +467,8 @@ export function WidgetApp() {
 
       {phase === 'start' && (
         <form class="card" onSubmit={startChat} data-testid="widget-start-form" aria-labelledby="start-title">
-          <h2 id="start-title">Start a chat</h2>
-          <p class="muted small">Tell us what it is about and an agent will answer you here.</p>
+          <h2 id="start-title">Start a chat or a call</h2>
+          <p class="muted small">Tell us what it is about and an agent will answer you here, in writing or by a call.</p>
           <div class="field">
             <label for="w-name">
               Your name <span class="hint">(optional)</span>
@@ -375,20 +512,30 @@ export function WidgetApp() {
             </div>
           </fieldset>
           <div class="field">
-            <label for="w-first">Your message</label>
+            <label for="w-first">
+              Your message <span class="hint">(optional for a call)</span>
+            </label>
             <textarea
               id="w-first"
               rows={3}
               maxLength={4000}
-              required
               value={firstText}
               onInput={(e) => setFirstText(e.currentTarget.value)}
               data-testid="widget-first-message"
             />
           </div>
           <button type="submit" disabled={starting || !queueId || !firstText.trim()} data-testid="widget-start">
-            {starting ? 'Starting…' : 'Start chat'}
+            {starting && startingCall === null ? 'Starting…' : 'Start chat'}
           </button>
+          <p class="muted small" style={{ margin: '0.75rem 0 0.4rem' }}>
+            Or talk to us from this browser (we will ask to use your microphone, and your camera for video):
+          </p>
+          <StartCallButtons
+            busy={starting}
+            disabled={!queueId}
+            onStart={(video) => void startCall(video)}
+            note={startingCall !== null ? 'Starting the call…' : undefined}
+          />
         </form>
       )}
 
@@ -408,12 +555,19 @@ export function WidgetApp() {
                 : chat.status === 'assigned'
                   ? `Connected to ${chat.agentName ?? 'an agent'}`
                   : chat.position
-                    ? `Waiting for an agent — you are number ${chat.position} in the queue${
+                    ? `${waitingText} — you are number ${chat.position} in the queue${
                         chat.expectedWaitMs ? ` (about ${Math.max(1, Math.round(chat.expectedWaitMs / 60_000))} min)` : ''
                       }`
-                    : 'Waiting for an agent…'}
+                    : `${waitingText}…`}
             </span>
           </div>
+
+          {callNote && (
+            <Notice kind={callNote.kind} testId="widget-call-note" onDismiss={() => setCallNote(null)}>
+              {callNote.text}
+            </Notice>
+          )}
+          {call && !ended && <CallPanel session={call} peerName={chat.agentName ?? 'The agent'} audience="customer" ring />}
 
           <MessageList messages={chat.messages} own="customer" testId="widget-messages" label="Messages" />
 
@@ -441,6 +595,16 @@ export function WidgetApp() {
                 inputTestId="widget-input"
                 sendTestId="widget-send"
               />
+              {chat.status === 'assigned' && !call && !waitingCall && (
+                <div style={{ marginTop: '0.5rem' }}>
+                  <StartCallButtons
+                    busy={callBusy}
+                    disabled={connection !== 'online'}
+                    onStart={(video) => void upgradeToCall(video)}
+                    note={callBusy ? 'Starting the call…' : undefined}
+                  />
+                </div>
+              )}
               {chat.status !== 'assigned' &&
                 (callbackNumber ?? chat.callbackNumber ? (
                   <Notice kind="info" testId="widget-callback-done">
