@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './lib/config.js';
 import type { Logger } from './lib/logger.js';
 import { openDatabase } from './db/data-source.js';
-import { AccountEntity, CustomerEntity, QueueEntity } from './db/entities.js';
+import { AccountEntity, CustomerEntity, QueueEntity, RecordingEntity, TaskEntity } from './db/entities.js';
+import { RecordingService } from './recordings/recording-service.js';
 import { AccountService } from './accounts/account-service.js';
 import { ChatService } from './chat/chat-service.js';
 import { CustomerDirectory } from './chat/customer-directory.js';
@@ -37,7 +38,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   logger.info('database ready', { kind: config.db.kind });
 
   const metrics = new Metrics();
-  const tokens = new TokenService(resolveTokenSecret(config.auth.tokenSecret, config.dataDir), {
+  const tokenSecret = resolveTokenSecret(config.auth.tokenSecret, config.dataDir);
+  const tokens = new TokenService(tokenSecret, {
     staffSeconds: config.auth.staffTokenTtlSeconds,
     visitorSeconds: config.auth.visitorTokenTtlSeconds,
   });
@@ -75,7 +77,18 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
   const iceServers = (_userId: string): IceServer[] => [];
+  const recordings = new RecordingService(
+    { recordings: db.getRepository(RecordingEntity), queues: db.getRepository(QueueEntity), tasks: db.getRepository(TaskEntity) },
+    {
+      dir: config.recordings.dir,
+      defaultRetentionDays: config.recordings.retentionDays,
+      linkSecret: tokenSecret,
+      logger: logger.child({ component: 'recordings' }),
+    },
+  );
+  recordings.start();
   const calls = new CallService({
+    recorder: recordings,
     db,
     chat,
     engine: media.engine,
@@ -96,6 +109,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     chat,
     queueMonitor,
     media: { engine: media.engine, iceServers },
+    recordings,
     readiness: [
       {
         name: 'database',
@@ -159,6 +173,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         router.close();
         await store.close();
         await media.close();
+        await recordings.stop();
         await db.destroy();
         logger.info('stopped');
       })();

@@ -38,6 +38,13 @@ export const JANUS_PROCESS_DEFAULTS = {
   stopGraceMs: 5_000,
   /** The only plugins the media layer uses; every other plugin in the folder is disabled. */
   plugins: ['audiobridge', 'videoroom', 'textroom'],
+  /** The WebSocket API listens on loopback only: the Janus API has no authentication of its own here. */
+  wsIp: '127.0.0.1',
+  /**
+   * Folders Janus refuses to write recordings into (janus.jcfg `protected_folders`, matched by path
+   * prefix). /tmp is deliberately absent, so a data folder under it can hold recordings.
+   */
+  protectedFolders: ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/sbin', '/sys', '/usr', '/var'],
 } as const;
 
 const INSTALL_HINT =
@@ -62,7 +69,7 @@ export async function startJanusProcess(opts: StartJanusOptions): Promise<JanusP
     return fixed('exited', detail);
   }
 
-  const folders = await findModuleFolders(binary);
+  const folders = await findJanusModuleFolders(binary);
   if (!folders) {
     const detail = `cannot find the Janus plugins/transports folders next to ${binary}`;
     log.error(`not starting Janus: ${detail}`);
@@ -210,7 +217,7 @@ function fixed(state: JanusProcessState, detail: string): JanusProcess {
 
 // ---- configuration -------------------------------------------------------------------------------
 
-interface ModuleFolders {
+export interface JanusModuleFolders {
   plugins: string;
   transports: string;
   events: string;
@@ -221,7 +228,7 @@ interface ModuleFolders {
  * Debian puts modules in /usr/lib/<multiarch>/janus, a source build in <prefix>/lib/janus; both sit
  * beside the binary's prefix, so we look there rather than hard-coding an architecture.
  */
-async function findModuleFolders(binary: string): Promise<ModuleFolders | undefined> {
+export async function findJanusModuleFolders(binary: string): Promise<JanusModuleFolders | undefined> {
   const prefix = path.dirname(path.dirname(await realpath(binary)));
   const libRoots = [path.join(prefix, 'lib'), path.join(prefix, 'lib64')];
   const candidates: string[] = [];
@@ -260,7 +267,26 @@ export function splitPortRange(range: string): { core: string; audiobridge: stri
 
 const q = (s: string): string => JSON.stringify(s); // jcfg strings use C-style escapes, as JSON does
 
-async function writeJanusConfig(dir: string, folders: ModuleFolders, janus: Config['janus']): Promise<void> {
+/** What the config writer lets a caller change; everything else is fixed by the media layer. */
+export interface JanusConfigOptions {
+  /** Address the WebSocket API binds to (default JANUS_PROCESS_DEFAULTS.wsIp, loopback). */
+  wsIp?: string;
+  /** janus.jcfg `protected_folders` (default JANUS_PROCESS_DEFAULTS.protectedFolders). */
+  protectedFolders?: readonly string[];
+}
+
+/**
+ * Writes janus.jcfg and the transport and plugin configs into `dir`, which Janus is then started
+ * with (`--configs-folder=dir --config=dir/janus.jcfg`). Exported for tests that run their own Janus.
+ */
+export async function writeJanusConfig(
+  dir: string,
+  folders: JanusModuleFolders,
+  janus: Pick<Config['janus'], 'wsPort' | 'rtpPortRange'>,
+  options: JanusConfigOptions = {},
+): Promise<void> {
+  const wsIp = options.wsIp ?? JANUS_PROCESS_DEFAULTS.wsIp;
+  const protectedFolders = options.protectedFolders ?? JANUS_PROCESS_DEFAULTS.protectedFolders;
   await mkdir(dir, { recursive: true });
   const keepPlugins = JANUS_PROCESS_DEFAULTS.plugins.map((p) => `libjanus_${p}.so`);
   const ports = splitPortRange(janus.rtpPortRange);
@@ -278,7 +304,7 @@ general: {
 	debug_level = 4
 	server_name = "mccs"
 	hide_dependencies = true
-	protected_folders = [ "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr", "/var" ]
+	protected_folders = [ ${protectedFolders.map(q).join(', ')} ]
 }
 media: {
 	rtp_port_range = ${q(ports.core)}
@@ -300,13 +326,13 @@ events: {
 	disable = ${list(await modulesExcept(folders.events, []))}
 }
 `,
-    // Loopback only: the Janus API has no authentication of its own here, only this server talks to it.
+    // Loopback by default: the Janus API has no authentication of its own here, only this server talks to it.
     'janus.transport.websockets.jcfg': `${header}
 general: {
 	json = "compact"
 	ws = true
 	ws_port = ${janus.wsPort}
-	ws_ip = "127.0.0.1"
+	ws_ip = ${q(wsIp)}
 	wss = false
 }
 admin: {

@@ -103,8 +103,11 @@ export const QueueSettingsFields = {
   closedAction: Type.Union([Type.Literal('refuse'), Type.Literal('overflow'), Type.Literal('wait')]),
   /** Record this queue's calls (mixed audio, and video feeds of video calls); customers are told before the call. */
   recordCalls: Type.Boolean(),
-  /** Days recordings are kept; null: MCCS_RECORDING_RETENTION_DAYS. */
-  recordingRetentionDays: Nullable(Type.Integer({ minimum: 1, maximum: 36_500 })),
+  /**
+   * Days recordings are kept; null: MCCS_RECORDING_RETENTION_DAYS. One schema with two types, not a
+   * union: Fastify's type coercion would turn a 0 into null inside a union and accept it.
+   */
+  recordingRetentionDays: Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 36_500 }),
 };
 
 export const QueueConfigView = Type.Object({

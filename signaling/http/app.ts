@@ -17,12 +17,14 @@ import { registerPublicRoutes } from './public-routes.js';
 import { registerSupervisorRoutes } from './supervisor-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
 import { registerMediaRoutes, type MediaRouteDeps } from './media-routes.js';
+import { registerRecordingRoutes } from './recording-routes.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { QueueDirectory } from '../../routing/queue-directory.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { CustomerDirectory } from '../../chat/customer-directory.js';
+import type { RecordingService } from '../../recordings/recording-service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,6 +44,8 @@ export interface HttpDeps {
   queueMonitor: QueueMonitor;
   readiness: ReadinessCheck[];
   media: MediaRouteDeps['media'];
+  /** Call recordings; without it the recording routes are not registered. */
+  recordings?: RecordingService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -71,7 +75,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // Probes and scrapes come every few seconds: keep them out of the default (info) log.
     const level = PROBE_ROUTES.has(route) ? 'http' : 'info';
-    req.logger.log(level, 'request', { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    // Playback links carry a token in the query string; it must not reach the logs.
+    const url = req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+    req.logger.log(level, 'request', { method: req.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
   });
   app.setErrorHandler((err, req, reply) => {
     const mapped = toWireError(err, req.logger ?? logger);
@@ -104,6 +110,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerSupervisorRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerMediaRoutes(app, deps);
+  if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {
