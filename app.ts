@@ -22,6 +22,7 @@ import { attachSockets } from './signaling/sockets/socket-server.js';
 import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
 import { CallService } from './calls/call-service.js';
+import { createIceServerIssuer } from './media/ice-servers.js';
 import type { IceServer } from './protocol/events.js';
 
 export interface Mccs {
@@ -76,7 +77,13 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   exportQueueMetrics(metrics.registry, queueMonitor);
 
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
-  const iceServers = (_userId: string): IceServer[] => [];
+  const iceIssuer = createIceServerIssuer({
+    stunUrls: config.ice.stunUrls,
+    turnUrls: config.ice.turnUrls,
+    turnSecret: config.ice.turnSecret,
+    ttlSeconds: config.ice.ttlSeconds,
+  });
+  const iceServers = (userId: string): IceServer[] => iceIssuer.issue(userId);
   const recordings = new RecordingService(
     { recordings: db.getRepository(RecordingEntity), queues: db.getRepository(QueueEntity), tasks: db.getRepository(TaskEntity) },
     {

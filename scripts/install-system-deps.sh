@@ -2,13 +2,14 @@
 # Installs the Debian packages mccs uses outside node_modules. Safe to run again: it only calls apt
 # when a package is missing.
 #   janus       media server (audio/video calls); without it chat still works
+#   janus-tools janus-pp-rec, turns recorded video (.mjr) into playable files
 #   sip-tester  SIPp, drives the SIP bridge in tests
 #   chromium    headless browser for end-to-end tests (puppeteer-core)
 #   ffmpeg, sox, espeak-ng  generate and check test audio
 #   iproute2    `ss`, to see which ports are in use
 set -euo pipefail
 
-PACKAGES=(janus sip-tester chromium ffmpeg sox espeak-ng iproute2)
+PACKAGES=(janus janus-tools sip-tester chromium ffmpeg sox espeak-ng iproute2)
 
 if [[ $(id -u) -eq 0 ]]; then
   SUDO=()

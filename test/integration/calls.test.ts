@@ -58,14 +58,28 @@ async function answeredCall(video = false): Promise<{ c: Awaited<ReturnType<type
   const readyC = next<MediaView>(c.socket, 'media:ready');
   const readyA = next<MediaView>(agent.socket, 'media:ready');
   await call(agent.socket, 'offer:accept', { taskId: view.taskId });
-  expect(await readyC).toMatchObject({ taskId: view.taskId, video, startedBy: 'customer', recording: false });
+  const media = await readyC;
+  expect(media).toMatchObject({ taskId: view.taskId, video, startedBy: 'customer', recording: false });
+  // ICE servers come with the call: STUN, and TURN with a credential bound to this customer that expires.
+  const turn = media.iceServers.find((s) => s.urls.some((u) => u.startsWith('turn')));
+  expect(media.iceServers.some((s) => s.urls.includes('stun:stun.example.test:3478'))).toBe(true);
+  expect(turn?.username).toMatch(new RegExp(`^\\d+:${c.customerId}$`));
+  expect(Number(turn!.username!.split(':')[0]) * 1000).toBeGreaterThan(Date.now());
+  expect(turn?.credential).toMatch(/^[A-Za-z0-9+/]+=*$/);
   await readyA;
   return { c, agent, taskId: view.taskId };
 }
 
 beforeAll(async () => {
   const wsPort = await freePort();
-  server = await startTestServer({ MCCS_JANUS: 'auto', MCCS_JANUS_WS_PORT: String(wsPort), MCCS_JANUS_RTP_PORTS: '22000-22999' });
+  server = await startTestServer({
+    MCCS_JANUS: 'auto',
+    MCCS_JANUS_WS_PORT: String(wsPort),
+    MCCS_JANUS_RTP_PORTS: '22000-22999',
+    MCCS_STUN_URLS: 'stun:stun.example.test:3478',
+    MCCS_TURN_URLS: 'turn:turn.example.test:3478?transport=udp,turns:turn.example.test:5349',
+    MCCS_TURN_SECRET: 'turn-shared-secret-for-tests',
+  });
   admin = await adminToken(server.url);
   // Janus starts in the background; wait until a call could get media.
   const deadline = Date.now() + 20_000;
