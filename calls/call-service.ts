@@ -99,6 +99,9 @@ export class CallService {
     deps.chat.observer.on('task:answered', (e) => {
       void this.#onAnswered(e.taskId).catch((err: unknown) => this.#log.error('starting the call of an answered task failed', { taskId: e.taskId, err }));
     });
+    deps.chat.observer.on('task:transferred', (e) => {
+      void this.#onTransferred(e.taskId, e.fromAgentId).catch((err: unknown) => this.#log.error('moving a call on transfer failed', { taskId: e.taskId, err }));
+    });
     deps.chat.observer.on('task:ended', (e) => {
       void this.end(e.taskId, e.by === 'system' ? 'media_lost' : 'task_ended');
     });
@@ -369,15 +372,44 @@ export class CallService {
 
   async #onAnswered(taskId: string): Promise<void> {
     const task = await this.#deps.chat.task(taskId);
-    if (!task || !CALL_CHANNELS.has(task.channel)) return;
+    if (!task) return;
     await this.#exclusive(taskId, async () => {
-      if (await this.#call(task)) return;
+      const running = await this.#call(task).catch(() => undefined);
+      if (running) {
+        // A transferred conversation whose call stayed up: the new agent joins it.
+        running.task = task;
+        const agent = partyOf(task, 'agent');
+        if (agent) this.#sendTo(task, 'agent', 'media:ready', this.#view(running, agent));
+        return;
+      }
+      if (!CALL_CHANNELS.has(task.channel)) return;
       try {
         await this.#open(task, 'customer', task.channel === 'video');
       } catch (err) {
         // The agent has the task; the call cannot carry media. Both are told, the chat stays usable.
         this.#log.error('no media for an answered call', { taskId, err });
         this.#toParties(task, () => true, 'media:ended', { taskId, reason: 'media_unavailable' });
+      }
+    });
+  }
+
+  /** The old agent leaves the call; the customer stays in it, waiting for the next agent. */
+  async #onTransferred(taskId: string, fromAgentId: string): Promise<void> {
+    await this.#exclusive(taskId, async () => {
+      const call = this.#live.get(taskId);
+      const task = await this.#deps.chat.task(taskId);
+      if (call && task) {
+        call.task = task;
+        await call.room.leave(`agent-${fromAgentId}`);
+        await call.room.leave(`agent-${fromAgentId}-coach`);
+        for (const feedId of ['agent-camera', 'agent-screen']) {
+          await call.room.unpublishVideo(feedId);
+          call.publishing.delete(feedId);
+          if (call.feeds.delete(feedId) && task) this.#sendTo(task, 'customer', 'media:feed-ended', { taskId, feedId });
+        }
+      }
+      if (call || (await this.#sessions.findOneBy({ taskId, state: 'active' }))) {
+        this.#notify()?.toAgent(fromAgentId, 'media:ended', { taskId, reason: 'transferred' });
       }
     });
   }

@@ -54,6 +54,8 @@ export type ChatObserverEvents = {
   'task:abandoned': [e: { taskId: string; queueId: string; at: number; waitMs: number }];
   /** The conversation ended (agent, customer, or the system); wrap-up follows, or the task went back to its queue. */
   'task:ended': [e: { taskId: string; queueId: string; customerId: string; agentId: string; at: number; by: 'agent' | 'customer' | 'system' }];
+  /** The agent handed the task on (cold transfer): it waits again; its call, if any, stays up. */
+  'task:transferred': [e: { taskId: string; fromAgentId: string; queueId: string; toAgentId: string | null; at: number }];
   /** Wrap-up finished: the agent's work on the task is over. */
   'task:completed': [e: { taskId: string; queueId: string; agentId: string; at: number; handleMs: number }];
 };
@@ -351,6 +353,35 @@ export class ChatService {
     this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
     void this.#sendPresence(agentId);
     return 'wrapup';
+  }
+
+  /**
+   * Cold transfer: the task waits again, in `queueId` (default its own) and offered first to
+   * `toAgentId` when that agent is free (otherwise to the queue's next agent). It keeps its original
+   * arrival time, so it does not go to the back. The transferring agent's slot is free at once.
+   */
+  async transfer(agentId: string, input: { taskId: string; queueId?: string; agentId?: string }): Promise<{ taskId: string; queueId: string; status: TaskRow['status'] }> {
+    const task = await this.#agentTask(agentId, input.taskId);
+    if (task.status !== 'assigned') throw new InvalidStateError('only a conversation in progress can be transferred');
+    if (!input.queueId && !input.agentId) throw new DomainError('VALIDATION', 'name a queue or an agent to transfer to');
+    if (input.agentId === agentId) throw new DomainError('VALIDATION', 'you cannot transfer to yourself');
+    const queue = await this.#queues.findOneBy({ id: input.queueId ?? task.queueId });
+    if (!queue) throw new NotFoundError(`queue ${input.queueId}`);
+    const target = input.agentId ? await this.#accounts.findOneBy({ id: input.agentId }) : null;
+    if (input.agentId && (!target || target.role === 'admin')) throw new NotFoundError('agent');
+    const requirements = { ...(task.requirements ?? {}), preferredAgentId: target?.id ?? null };
+    const moved = await this.#transition(task.id, ['assigned'], { status: 'queued', queueId: queue.id, agentId: null, acceptedAt: null, offeredAt: null, requirements });
+    if (!moved) throw new InvalidStateError('this conversation is not in progress any more');
+    const now = Date.now();
+    await this.router.releaseTask(agentId, task.id, task.channel);
+    const updated: TaskRow = { ...task, status: 'queued', queueId: queue.id, agentId: null, acceptedAt: null, offeredAt: null, requirements };
+    await this.#systemMessage(updated, target ? `Transferred to ${target.displayName}; please hold.` : `Transferred to ${queue.name}; please hold.`);
+    this.observer.safeEmit('task:transferred', { taskId: task.id, fromAgentId: agentId, queueId: queue.id, toAgentId: target?.id ?? null, at: now });
+    await this.router.enqueue(ticketOf(updated));
+    this.#notify()?.toAgent(agentId, 'task:ended', { taskId: task.id, by: 'agent', status: 'queued' });
+    void this.#sendPresence(agentId);
+    this.logger.info('task transferred', { taskId: task.id, fromAgentId: agentId, queueId: queue.id, toAgentId: target?.id ?? null });
+    return { taskId: task.id, queueId: queue.id, status: 'queued' };
   }
 
   async wrapUpDone(agentId: string, input: { taskId: string; code?: string; notes?: string }): Promise<TaskRow['status']> {

@@ -108,7 +108,7 @@ export interface MediaRoom extends TypedEmitter<RoomEvents> {
   joinRtp(join: RtpJoin): Promise<RtpLegInfo>;
   /** Mutes or unmutes a leg in its mix (server side: a muted leg adds nothing, recording included). */
   setMuted(legId: string, muted: boolean): Promise<void>;
-  /** Removes a leg; unknown ids are ignored. */
+  /** Removes a leg, also one another server process holds (kicked on the media server); unknown ids are ignored. */
   leave(legId: string): Promise<void>;
   legIds(): string[];
   publishVideo(publish: VideoPublish): Promise<{ answerSdp: string }>;

@@ -106,6 +106,11 @@ export const PresencePayload = Type.Object(
   { additionalProperties: false },
 );
 export const AgentSendPayload = ChatSendPayload;
+/** Cold transfer: the task goes back to waiting, in the given queue and/or first to the given agent. */
+export const TransferPayload = Type.Object(
+  { taskId: Id, queueId: Type.Optional(Id), agentId: Type.Optional(Id) },
+  { additionalProperties: false },
+);
 export const WrapUpPayload = Type.Object(
   { taskId: Id, code: Type.Optional(Type.String({ maxLength: 40 })), notes: Type.Optional(Type.String({ maxLength: 2000 })) },
   { additionalProperties: false },
@@ -150,6 +155,8 @@ export interface AgentClientToServer extends MediaClientToServer {
   'chat:send': (p: Static<typeof AgentSendPayload>, ack: AckFn<ChatMessage>) => void;
   'chat:end': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string; status: TaskStatus }>) => void;
   'wrapup:done': (p: Static<typeof WrapUpPayload>, ack: AckFn<{ taskId: string; status: TaskStatus }>) => void;
+  /** Hands the conversation (and its call, which stays up for the customer) to a queue or an agent. */
+  'task:transfer': (p: Static<typeof TransferPayload>, ack: AckFn<{ taskId: string; queueId: string; status: TaskStatus }>) => void;
 }
 export interface AgentServerToClient extends MediaServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
@@ -266,6 +273,7 @@ export const AGENT_EVENT_SCHEMAS = {
   'chat:send': AgentSendPayload,
   'chat:end': TaskRef,
   'wrapup:done': WrapUpPayload,
+  'task:transfer': TransferPayload,
 } satisfies Record<keyof AgentClientToServer, TSchema>;
 
 // ---- /supervisor namespace ------------------------------------------------------------------

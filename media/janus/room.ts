@@ -147,9 +147,16 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
 
   async leave(legId: string): Promise<void> {
     const leg = this.#legs.get(legId);
-    if (!leg) return;
-    this.#legs.delete(legId);
-    await leg.handle.detach();
+    if (leg) {
+      this.#legs.delete(legId);
+      await leg.handle.detach();
+      return;
+    }
+    // Held by another server process (or already gone): remove it on Janus itself.
+    const control = await this.#ctx.control('janus.plugin.audiobridge').catch(() => undefined);
+    for (const mix of ['main', 'coach'] as const) {
+      await control?.request({ request: 'kick', room: this.#mixRoom(mix), id: legId }).catch(() => undefined);
+    }
   }
 
   async publishVideo(publish: VideoPublish): Promise<{ answerSdp: string }> {

@@ -164,6 +164,7 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         'chat:send': (p) => deps.chat.agentSend(agentId, p),
         'chat:end': async (p) => ({ taskId: p.taskId, status: await deps.chat.agentEnd(agentId, p.taskId) }),
         'wrapup:done': async (p) => ({ taskId: p.taskId, status: await deps.chat.wrapUpDone(agentId, p) }),
+        'task:transfer': (p) => deps.chat.transfer(agentId, p),
       },
       { namespace: 'agent', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );

@@ -223,3 +223,31 @@ test('staff get ICE servers for their softphone; the media-node registry is for 
   expect(nodes.body.nodes[0]).toMatchObject({ health: { state: 'up' } });
   expect((await api(server.url, 'GET', '/api/admin/media/nodes', undefined, agent.token)).status).toBe(403);
 });
+
+test('cold transfer: the call stays up for the customer, the old agent leaves it, the new agent is offered the task and joins', async () => {
+  const { c, agent, taskId } = await answeredCall();
+  await call(c.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  await call(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  const second = await readyAgent('Blake');
+  // Only the assigned agent may transfer, and only to somewhere real.
+  expect(await request(second.socket, 'task:transfer', { taskId, agentId: second.id })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  expect(await request(agent.socket, 'task:transfer', { taskId })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+  expect(await request(agent.socket, 'task:transfer', { taskId, queueId: 'no-such-queue' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+  const leftCall = next<{ reason: string }>(agent.socket, 'media:ended');
+  const offered = next<Offer>(second.socket, 'offer', (o) => o.taskId === taskId);
+  expect(await call(agent.socket, 'task:transfer', { taskId, agentId: second.id })).toMatchObject({ status: 'queued', queueId: 'general' });
+  expect((await leftCall).reason).toBe('transferred');
+  expect((await offered).channel).toBe('call');
+  // The old agent is out of it: no more media for them on this task.
+  expect(await request(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+  const ready = next<MediaView>(second.socket, 'media:ready');
+  await call(second.socket, 'offer:accept', { taskId });
+  expect((await ready).taskId).toBe(taskId);
+  await call(second.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  // The customer never left the call: still in it, no new media:ready needed, and it ends normally.
+  const ended = next<{ reason: string }>(c.socket, 'media:ended');
+  await call(second.socket, 'media:hangup', { taskId });
+  expect((await ended).reason).toBe('hangup');
+}, 30_000);

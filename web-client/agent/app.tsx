@@ -13,7 +13,7 @@ import type {
   PresenceState,
   TaskChannel,
 } from '../../protocol/events.js';
-import { describeError } from '../shared/api';
+import { api, describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
 import { callSupport, mediaSignal, type CallSession } from '../shared/call';
 import { CallPanel, StartCallButtons, describeCallEnd, useCallBook, useRinger } from '../shared/call-ui';
@@ -276,6 +276,11 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       );
     });
     socket.on('task:ended', (e) => {
+      if (e.status === 'queued') {
+        // Transferred: the conversation waits for its next agent; it is no longer ours.
+        removeTask(e.taskId);
+        return;
+      }
       calls.close(e.taskId, 'task_ended');
       const t = tasksRef.current.find((x) => x.taskId === e.taskId);
       if (t && e.by === 'customer') note('info', `${t.customerName} left the chat. Please complete the wrap-up.`);
@@ -603,8 +608,37 @@ function ChatPanel(props: {
   const [code, setCode] = useState('');
   const [notes, setNotes] = useState('');
   const [saving, setSaving] = useState(false);
+  const [transferQueues, setTransferQueues] = useState<Array<{ id: string; name: string }> | null>(null);
+  const [transferTo, setTransferTo] = useState('');
+  const [transferring, setTransferring] = useState(false);
   const pendingRef = useRef<{ id: string; text: string } | null>(null);
   const p = `panel-${t.taskId}`;
+
+  async function openTransfer() {
+    setError(null);
+    try {
+      const queues = await api<Array<{ id: string; name: string }>>('GET', '/api/queues');
+      setTransferQueues(queues);
+      setTransferTo(queues.find((q) => q.id !== t.queue.id)?.id ?? queues[0]?.id ?? '');
+    } catch (err) {
+      setError(`Could not load the queues: ${describeError(err)}`);
+    }
+  }
+
+  /** Cold transfer: the customer waits for an agent of that queue; a call stays up for them meanwhile. */
+  async function transfer(e: Event) {
+    e.preventDefault();
+    if (!props.socket || !transferTo) return;
+    setTransferring(true);
+    setError(null);
+    try {
+      await request(props.socket, 'task:transfer', { taskId: t.taskId, queueId: transferTo });
+      props.onDone();
+    } catch (err) {
+      setError(`Could not transfer: ${describeError(err)}`);
+      setTransferring(false);
+    }
+  }
 
   async function send() {
     const text = draft.trim();
@@ -738,11 +772,32 @@ function ChatPanel(props: {
               />
             )}
             <span class="spacer" />
+            <button type="button" class="secondary" onClick={() => void openTransfer()} data-testid="task-transfer-open">
+              Transfer…
+            </button>
             <button type="button" class="danger" disabled={ending} onClick={() => void end()} data-testid="chat-end">
               {ending ? 'Ending…' : 'End chat'}
             </button>
           </div>
         </>
+      )}
+      {t.status === 'assigned' && transferQueues && (
+        <form class="card row" style={{ marginTop: '0.5rem' }} onSubmit={transfer} data-testid="task-transfer-form">
+          <label for={`${p}-transfer`}>Transfer to</label>
+          <select id={`${p}-transfer`} value={transferTo} onChange={(e) => setTransferTo((e.target as HTMLSelectElement).value)} data-testid="task-transfer-queue">
+            {transferQueues.map((q) => (
+              <option key={q.id} value={q.id}>
+                {q.name}
+              </option>
+            ))}
+          </select>
+          <button type="submit" disabled={transferring || !transferTo} data-testid="task-transfer-submit">
+            {transferring ? 'Transferring…' : 'Transfer'}
+          </button>
+          <button type="button" class="secondary" onClick={() => setTransferQueues(null)}>
+            Cancel
+          </button>
+        </form>
       )}
       {t.status === 'wrapup' && (
         <form class="card" style={{ marginTop: '0.75rem' }} onSubmit={wrapUp} data-testid="wrapup-form">
