@@ -69,6 +69,10 @@ interface LiveCall {
   feeds: Map<string, MediaFeed>;
   /** Feeds published from this process, waiting for their media to come up. */
   publishing: Map<string, MediaFeed>;
+  /** Agents invited into the call as a third party (they hold no task; audio and watching video only). */
+  guests: Set<string>;
+  /** After a warm transfer: the agent who stays on the line until the next agent joins. */
+  departing?: string;
   /** Supervisors monitoring from this process, with their mode. */
   monitors: Map<string, MonitorMode>;
   abandonTimer?: NodeJS.Timeout;
@@ -100,7 +104,7 @@ export class CallService {
       void this.#onAnswered(e.taskId).catch((err: unknown) => this.#log.error('starting the call of an answered task failed', { taskId: e.taskId, err }));
     });
     deps.chat.observer.on('task:transferred', (e) => {
-      void this.#onTransferred(e.taskId, e.fromAgentId).catch((err: unknown) => this.#log.error('moving a call on transfer failed', { taskId: e.taskId, err }));
+      void this.#onTransferred(e.taskId, e.fromAgentId, e.warm).catch((err: unknown) => this.#log.error('moving a call on transfer failed', { taskId: e.taskId, err }));
     });
     deps.chat.observer.on('task:ended', (e) => {
       void this.end(e.taskId, e.by === 'system' ? 'media_lost' : 'task_ended');
@@ -156,10 +160,10 @@ export class CallService {
   join(party: Party, input: { taskId: string; sdp: string; mix?: 'main' | 'coach' }): Promise<{ sdp: string }> {
     checkSdp(input.sdp, { kind: 'audio', type: 'offer' });
     return this.#exclusive(input.taskId, async () => {
-      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      const { call, as } = await this.#member(party, input.taskId);
       const mix = input.mix ?? 'main';
       if (mix === 'coach') {
-        if (party.role !== 'agent') throw new ForbiddenError('only the agent joins the coach mix');
+        if (party.role !== 'agent' || as !== 'owner') throw new ForbiddenError('only the agent joins the coach mix');
         if (![...call.monitors.values()].includes('whisper') && !(await this.#whisperElsewhere(call))) {
           throw new InvalidStateError('no supervisor is whispering on this call');
         }
@@ -168,8 +172,8 @@ export class CallService {
       const display = await this.#displayName(party);
       // In the coach mix the agent only listens: the supervisor already hears the agent in the call.
       const { answerSdp } = await this.#media(() => call.room.joinWebrtc({ legId, mix, display, muted: mix === 'coach', offerSdp: input.sdp }));
-      if (mix === 'main') await this.#markJoined(call);
-      this.#log.info('joined call', { taskId: input.taskId, legId, mix });
+      if (mix === 'main') await this.#markJoined(call, party);
+      this.#log.info('joined call', { taskId: input.taskId, legId, mix, as });
       return { sdp: answerSdp };
     });
   }
@@ -177,7 +181,8 @@ export class CallService {
   publish(party: Party, input: { taskId: string; source: 'camera' | 'screen'; sdp: string }): Promise<{ feedId: string; sdp: string }> {
     checkSdp(input.sdp, { kind: 'video', type: 'offer' });
     return this.#exclusive(input.taskId, async () => {
-      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      const { call, as } = await this.#member(party, input.taskId);
+      if (as !== 'owner') throw new ForbiddenError('only the customer and the agent of the conversation share video');
       if (!call.row.video) throw new InvalidStateError('this is an audio call; start a video call to share video');
       if (input.source === 'screen' && party.role !== 'agent') throw new ForbiddenError('only the agent shares a screen');
       const feedId = `${party.role}-${input.source}`;
@@ -192,8 +197,8 @@ export class CallService {
 
   unpublish(party: Party, input: { taskId: string; feedId: string }): Promise<{ feedId: string }> {
     return this.#exclusive(input.taskId, async () => {
-      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
-      if (!input.feedId.startsWith(`${party.role}-`)) throw new ForbiddenError('you can only stop your own video');
+      const { call, as } = await this.#member(party, input.taskId);
+      if (as !== 'owner' || !input.feedId.startsWith(`${party.role}-`)) throw new ForbiddenError('you can only stop your own video');
       await call.room.unpublishVideo(input.feedId);
       call.publishing.delete(input.feedId);
       if (call.feeds.delete(input.feedId)) {
@@ -205,7 +210,7 @@ export class CallService {
 
   subscribe(party: Party, input: { taskId: string; feedId: string }): Promise<{ subscriptionId: string; sdp: string }> {
     return this.#exclusive(input.taskId, async () => {
-      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      const { call } = await this.#member(party, input.taskId);
       if (!call.row.video) throw new InvalidStateError('this is an audio call');
       if (input.feedId.startsWith(`${party.role}-`)) throw new DomainError('VALIDATION', 'that is your own video');
       const subscriptionId = `${legOf(party)}-${input.feedId}`;
@@ -217,7 +222,7 @@ export class CallService {
   answer(party: Party, input: { taskId: string; subscriptionId: string; sdp: string }): Promise<{ subscriptionId: string }> {
     checkSdp(input.sdp, { kind: 'video', type: 'answer' });
     return this.#exclusive(input.taskId, async () => {
-      const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+      const { call } = await this.#member(party, input.taskId);
       if (!input.subscriptionId.startsWith(`${legOf(party)}-`)) throw new ForbiddenError('not your subscription');
       await this.#media(() => call.room.startSubscription(input.subscriptionId, input.sdp));
       return { subscriptionId: input.subscriptionId };
@@ -225,20 +230,52 @@ export class CallService {
   }
 
   async mute(party: Party, input: { taskId: string; muted: boolean }): Promise<{ muted: boolean }> {
-    const call = await this.#requireCall(await this.#authorise(party, input.taskId));
+    const { call } = await this.#member(party, input.taskId);
     await this.#media(() => call.room.setMuted(legOf(party), input.muted));
     return { muted: input.muted };
   }
 
   /** Ends the call for everyone. A call task ends with it (wrap-up follows); a chat goes on. */
   async hangup(party: Party, taskId: string): Promise<{ taskId: string }> {
-    const task = await this.#authorise(party, taskId);
+    const { call, as } = await this.#member(party, taskId);
+    if (as !== 'owner' && party.role === 'agent') {
+      // A third party or the agent who warm-transferred: they leave; the call goes on.
+      await this.#exclusive(taskId, () => this.#dropAgent(call, party.agentId, 'hangup'));
+      return { taskId };
+    }
+    const task = call.task;
     await this.end(taskId, 'hangup');
     if (CALL_CHANNELS.has(task.channel)) {
       if (party.role === 'agent') await this.#deps.chat.agentEnd(party.agentId, taskId).catch(() => undefined);
       else await this.#deps.chat.customerLeave(party.customerId, taskId).catch(() => undefined);
     }
     return { taskId };
+  }
+
+  /**
+   * Adds a third party: the agent of the conversation invites another agent into the call. The guest
+   * joins with media:join and leaves with media:hangup; while in the call they are not ready for
+   * other work (reason "in a call").
+   */
+  invite(party: Party, input: { taskId: string; agentId: string }): Promise<{ agentId: string }> {
+    return this.#exclusive(input.taskId, async () => {
+      if (party.role !== 'agent') throw new ForbiddenError('only the agent invites others into the call');
+      const task = await this.#authorise(party, input.taskId);
+      const call = await this.#requireCall(task);
+      if (input.agentId === party.agentId) throw new DomainError('VALIDATION', 'you are already in the call');
+      const guest = await this.#accounts.findOneBy({ id: input.agentId });
+      if (!guest || guest.role === 'admin') throw new NotFoundError('agent');
+      call.guests.add(guest.id);
+      const [from, customer] = await Promise.all([this.#displayName(party), this.#customers.findOneBy({ id: task.customerId })]);
+      this.#notify()?.toAgent(guest.id, 'media:invited', {
+        taskId: task.id,
+        from,
+        customerName: customer?.displayName ?? 'Visitor',
+        media: this.#view(call, { role: 'agent', agentId: guest.id }),
+      });
+      this.#log.info('third party invited', { taskId: task.id, by: party.agentId, guest: guest.id });
+      return { agentId: guest.id };
+    });
   }
 
   /** Ends the task's call, if any: room destroyed, row closed, everyone told, recording handed on. Idempotent. */
@@ -248,6 +285,9 @@ export class CallService {
       const call = this.#live.get(taskId);
       this.#live.delete(taskId);
       if (call) clearTimeout(call.abandonTimer);
+      for (const guest of call?.guests ?? []) await this.#releaseGuest(guest);
+      if (call?.departing) this.#notify()?.toAgent(call.departing, 'media:ended', { taskId, reason });
+      for (const guest of call?.guests ?? []) this.#notify()?.toAgent(guest, 'media:ended', { taskId, reason });
       if (!row) {
         await call?.room.destroy();
         return;
@@ -394,10 +434,16 @@ export class CallService {
   }
 
   /** The old agent leaves the call; the customer stays in it, waiting for the next agent. */
-  async #onTransferred(taskId: string, fromAgentId: string): Promise<void> {
+  async #onTransferred(taskId: string, fromAgentId: string, warm: boolean): Promise<void> {
     await this.#exclusive(taskId, async () => {
       const call = this.#live.get(taskId);
       const task = await this.#deps.chat.task(taskId);
+      if (call && task && warm) {
+        // Warm: the agent stays with the customer until the next agent joins (#markJoined).
+        call.task = task;
+        call.departing = fromAgentId;
+        return;
+      }
       if (call && task) {
         call.task = task;
         await call.room.leave(`agent-${fromAgentId}`);
@@ -449,7 +495,7 @@ export class CallService {
   }
 
   #adopt(row: MediaSessionRow, task: TaskRow, room: MediaRoom): LiveCall {
-    const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), monitors: new Map() };
+    const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), guests: new Set(), monitors: new Map() };
     this.#live.set(task.id, call);
     room.on('leg:lost', (legId, reason) => this.#legLost(call, legId, reason));
     room.on('feed:up', (feedId) => {
@@ -503,9 +549,17 @@ export class CallService {
     };
   }
 
-  async #markJoined(call: LiveCall): Promise<void> {
+  async #markJoined(call: LiveCall, party: Party): Promise<void> {
     clearTimeout(call.abandonTimer);
     call.abandonTimer = undefined;
+    if (party.role === 'agent' && call.guests.has(party.agentId)) {
+      // A guest holds no task, so routing must not offer them other work while they talk.
+      await this.#deps.chat.setPresence(party.agentId, 'not_ready', 'in a call').catch(() => undefined);
+    }
+    if (party.role === 'agent' && call.departing && call.task.agentId === party.agentId) {
+      // Warm transfer complete: the next agent is on the line, the previous one leaves.
+      await this.#dropAgent(call, call.departing, 'transferred');
+    }
     if (call.row.bridgedAt) return;
     const legs = call.room.legIds();
     const both = legs.some((l) => l.startsWith('customer-')) && legs.some((l) => l.startsWith('agent-') && !l.endsWith('-coach'));
@@ -538,6 +592,37 @@ export class CallService {
   async #whisperElsewhere(call: LiveCall): Promise<boolean> {
     // Without a shared store for monitor modes, trust the coach room: it exists only once a whisper began.
     return call.room.legIds().some((l) => l.startsWith('sup-') && l.endsWith('-coach'));
+  }
+
+  /**
+   * Who may use a call's media: the conversation's customer and agent ('owner'), an invited agent
+   * ('guest'), and after a warm transfer the previous agent until the next one joins ('departing').
+   */
+  async #member(party: Party, taskId: string): Promise<{ call: LiveCall; as: 'owner' | 'guest' | 'departing' }> {
+    const task = await this.#deps.chat.task(taskId);
+    if (task && party.role === 'agent' && task.agentId !== party.agentId) {
+      const call = await this.#call(task).catch(() => undefined);
+      if (call?.guests.has(party.agentId)) return { call, as: 'guest' };
+      if (call?.departing === party.agentId) return { call, as: 'departing' };
+    }
+    const call = await this.#requireCall(await this.#authorise(party, taskId));
+    return { call, as: 'owner' };
+  }
+
+  /** Takes an agent who holds no task (guest, or departing after a warm transfer) out of the call. */
+  async #dropAgent(call: LiveCall, agentId: string, reason: MediaEndReason): Promise<void> {
+    await call.room.leave(`agent-${agentId}`);
+    if (call.departing === agentId) call.departing = undefined;
+    if (call.guests.delete(agentId)) await this.#releaseGuest(agentId);
+    this.#notify()?.toAgent(agentId, 'media:ended', { taskId: call.task.id, reason });
+  }
+
+  /** A guest's call is over: back to ready, unless they changed their presence themselves meanwhile. */
+  async #releaseGuest(agentId: string): Promise<void> {
+    const status = await this.#deps.chat.agentStatus(agentId).catch(() => undefined);
+    if (status?.state === 'not_ready' && status.reason === 'in a call') {
+      await this.#deps.chat.setPresence(agentId, 'ready').catch(() => undefined);
+    }
   }
 
   async #authorise(party: Party, taskId: string): Promise<TaskRow> {

@@ -55,7 +55,7 @@ export type ChatObserverEvents = {
   /** The conversation ended (agent, customer, or the system); wrap-up follows, or the task went back to its queue. */
   'task:ended': [e: { taskId: string; queueId: string; customerId: string; agentId: string; at: number; by: 'agent' | 'customer' | 'system' }];
   /** The agent handed the task on (cold transfer): it waits again; its call, if any, stays up. */
-  'task:transferred': [e: { taskId: string; fromAgentId: string; queueId: string; toAgentId: string | null; at: number }];
+  'task:transferred': [e: { taskId: string; fromAgentId: string; queueId: string; toAgentId: string | null; warm: boolean; at: number }];
   /** Wrap-up finished: the agent's work on the task is over. */
   'task:completed': [e: { taskId: string; queueId: string; agentId: string; at: number; handleMs: number }];
 };
@@ -359,8 +359,9 @@ export class ChatService {
    * Cold transfer: the task waits again, in `queueId` (default its own) and offered first to
    * `toAgentId` when that agent is free (otherwise to the queue's next agent). It keeps its original
    * arrival time, so it does not go to the back. The transferring agent's slot is free at once.
+   * Warm: a call stays with the transferring agent until the next agent joins it (calls/).
    */
-  async transfer(agentId: string, input: { taskId: string; queueId?: string; agentId?: string }): Promise<{ taskId: string; queueId: string; status: TaskRow['status'] }> {
+  async transfer(agentId: string, input: { taskId: string; queueId?: string; agentId?: string; warm?: boolean }): Promise<{ taskId: string; queueId: string; status: TaskRow['status'] }> {
     const task = await this.#agentTask(agentId, input.taskId);
     if (task.status !== 'assigned') throw new InvalidStateError('only a conversation in progress can be transferred');
     if (!input.queueId && !input.agentId) throw new DomainError('VALIDATION', 'name a queue or an agent to transfer to');
@@ -376,7 +377,7 @@ export class ChatService {
     await this.router.releaseTask(agentId, task.id, task.channel);
     const updated: TaskRow = { ...task, status: 'queued', queueId: queue.id, agentId: null, acceptedAt: null, offeredAt: null, requirements };
     await this.#systemMessage(updated, target ? `Transferred to ${target.displayName}; please hold.` : `Transferred to ${queue.name}; please hold.`);
-    this.observer.safeEmit('task:transferred', { taskId: task.id, fromAgentId: agentId, queueId: queue.id, toAgentId: target?.id ?? null, at: now });
+    this.observer.safeEmit('task:transferred', { taskId: task.id, fromAgentId: agentId, queueId: queue.id, toAgentId: target?.id ?? null, warm: input.warm === true, at: now });
     await this.router.enqueue(ticketOf(updated));
     this.#notify()?.toAgent(agentId, 'task:ended', { taskId: task.id, by: 'agent', status: 'queued' });
     void this.#sendPresence(agentId);

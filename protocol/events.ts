@@ -106,9 +106,15 @@ export const PresencePayload = Type.Object(
   { additionalProperties: false },
 );
 export const AgentSendPayload = ChatSendPayload;
-/** Cold transfer: the task goes back to waiting, in the given queue and/or first to the given agent. */
+/** Transfer: the task goes back to waiting, in the given queue and/or offered first to the given agent. */
 export const TransferPayload = Type.Object(
-  { taskId: Id, queueId: Type.Optional(Id), agentId: Type.Optional(Id) },
+  {
+    taskId: Id,
+    queueId: Type.Optional(Id),
+    agentId: Type.Optional(Id),
+    /** Warm: on a call, the agent stays on the line with the customer until the next agent joins. */
+    warm: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 export const WrapUpPayload = Type.Object(
@@ -148,7 +154,7 @@ export interface AgentStatus {
   capacity: number;
 }
 
-export interface AgentClientToServer extends MediaClientToServer {
+export interface AgentClientToServer extends MediaClientToServer, AgentMediaClientToServer {
   'presence:set': (p: Static<typeof PresencePayload>, ack: AckFn<AgentStatus>) => void;
   'offer:accept': (p: Static<typeof TaskRef>, ack: AckFn<AgentTaskView>) => void;
   'offer:reject': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
@@ -158,7 +164,7 @@ export interface AgentClientToServer extends MediaClientToServer {
   /** Hands the conversation (and its call, which stays up for the customer) to a queue or an agent. */
   'task:transfer': (p: Static<typeof TransferPayload>, ack: AckFn<{ taskId: string; queueId: string; status: TaskStatus }>) => void;
 }
-export interface AgentServerToClient extends MediaServerToClient {
+export interface AgentServerToClient extends MediaServerToClient, AgentMediaServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
   hello: (e: { agentId: string; displayName: string; status: AgentStatus; tasks: AgentTaskView[]; offers: Offer[] }) => void;
   offer: (o: Offer) => void;
@@ -218,6 +224,8 @@ export interface MediaView {
 
 export type MediaEndReason = 'hangup' | 'task_ended' | 'media_lost' | 'media_unavailable' | 'transferred';
 
+export const MediaInvitePayload = Type.Object({ taskId: Id, agentId: Id }, { additionalProperties: false });
+
 export interface MediaClientToServer {
   /** Turns a chat that is in progress into a call (either party). */
   'media:start': (p: Static<typeof MediaStartPayload>, ack: AckFn<MediaView>) => void;
@@ -229,8 +237,13 @@ export interface MediaClientToServer {
   'media:subscribe': (p: Static<typeof MediaFeedRef>, ack: AckFn<{ subscriptionId: string; sdp: string }>) => void;
   'media:answer': (p: Static<typeof MediaAnswerPayload>, ack: AckFn<{ subscriptionId: string }>) => void;
   'media:mute': (p: Static<typeof MediaMutePayload>, ack: AckFn<{ muted: boolean }>) => void;
-  /** Ends the call for everyone; a call task then ends too, a chat goes on. */
+  /** Ends the call for everyone; a call task then ends too, a chat goes on. An invited agent only leaves. */
   'media:hangup': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
+}
+
+/** Agents only: bring another agent into the call (a third party). */
+export interface AgentMediaClientToServer {
+  'media:invite': (p: Static<typeof MediaInvitePayload>, ack: AckFn<{ agentId: string }>) => void;
 }
 
 export interface MediaServerToClient {
@@ -241,6 +254,11 @@ export interface MediaServerToClient {
   /** Agent only: a supervisor whispers; open (or close) the coach leg. */
   'media:coach': (e: { taskId: string; active: boolean }) => void;
   'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
+}
+
+export interface AgentMediaServerToClient {
+  /** Another agent asks you into their call as a third party: join with media:join (the view's task). */
+  'media:invited': (e: { taskId: string; from: string; customerName: string; media: MediaView }) => void;
 }
 
 const MEDIA_EVENT_SCHEMAS = {
@@ -267,6 +285,7 @@ export const CUSTOMER_EVENT_SCHEMAS = {
 
 export const AGENT_EVENT_SCHEMAS = {
   ...MEDIA_EVENT_SCHEMAS,
+  'media:invite': MediaInvitePayload,
   'presence:set': PresencePayload,
   'offer:accept': TaskRef,
   'offer:reject': TaskRef,

@@ -17,6 +17,7 @@ import { registerPublicRoutes } from './public-routes.js';
 import { registerSupervisorRoutes } from './supervisor-routes.js';
 import { registerTaskRoutes } from './task-routes.js';
 import { registerMediaRoutes, type MediaRouteDeps } from './media-routes.js';
+import { registerStaffRoutes } from './staff-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -110,6 +111,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerSupervisorRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerMediaRoutes(app, deps);
+  registerStaffRoutes(app, deps);
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

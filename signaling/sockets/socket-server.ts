@@ -155,6 +155,10 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
       AGENT_EVENT_SCHEMAS,
       {
         ...mediaHandlers(deps.calls, { role: 'agent', agentId }),
+        'media:invite': (p) => {
+          if (!deps.calls) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available on this server');
+          return deps.calls.invite({ role: 'agent', agentId }, p);
+        },
         'presence:set': (p) => deps.chat.setPresence(agentId, p.state, p.reason),
         'offer:accept': (p) => deps.chat.accept(agentId, p.taskId),
         'offer:reject': async (p) => {

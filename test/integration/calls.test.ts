@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
-import { call, connect, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
+import { call, connect, drain, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ActiveCall, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 import type { Socket } from 'socket.io-client';
 
@@ -251,3 +251,64 @@ test('cold transfer: the call stays up for the customer, the old agent leaves it
   await call(second.socket, 'media:hangup', { taskId });
   expect((await ended).reason).toBe('hangup');
 }, 30_000);
+
+test('warm transfer: the agent stays on the line with the customer until the next agent joins, then leaves', async () => {
+  const { c, agent, taskId } = await answeredCall();
+  await call(c.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  await call(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  const next2 = await readyAgent('Blake');
+  const offered = next<Offer>(next2.socket, 'offer', (o) => o.taskId === taskId);
+  await call(agent.socket, 'task:transfer', { taskId, agentId: next2.id, warm: true });
+  await offered;
+  // Still on the line while the next agent is being found.
+  expect(await call(agent.socket, 'media:mute', { taskId, muted: false })).toEqual({ muted: false });
+  await call(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+
+  const handedOver = next<{ reason: string }>(agent.socket, 'media:ended');
+  const ready = next<MediaView>(next2.socket, 'media:ready');
+  await call(next2.socket, 'offer:accept', { taskId });
+  await ready;
+  await call(next2.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  expect((await handedOver).reason).toBe('transferred');
+  expect(await request(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  await call(next2.socket, 'media:hangup', { taskId });
+}, 30_000);
+
+test('a third party: the agent invites another agent, who joins, is kept from other work while in the call, and leaves', async () => {
+  const { c, agent, taskId } = await answeredCall();
+  await call(c.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  await call(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  const expert = await readyAgent('Expert');
+  const bystander = await readyAgent('Bystander');
+  // Only the conversation's agent invites; the customer cannot, nor can an uninvited agent join.
+  expect(await request(bystander.socket, 'media:invite', { taskId, agentId: expert.id })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  expect(await request(bystander.socket, 'media:join', { taskId, sdp: AUDIO_OFFER })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+  const invited = next<{ taskId: string; from: string; customerName: string }>(expert.socket, 'media:invited');
+  expect(await call(agent.socket, 'media:invite', { taskId, agentId: expert.id })).toEqual({ agentId: expert.id });
+  expect(await invited).toMatchObject({ taskId, from: 'Alex', customerName: 'Casey' });
+  drain(expert.socket, 'presence');
+  const busy = next<{ state: string; reason: string | null }>(expert.socket, 'presence', (s) => s.state === 'not_ready');
+  await call(expert.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  expect(await busy).toMatchObject({ state: 'not_ready', reason: 'in a call' });
+  // A guest shares no video and cannot end the call for the others.
+  const back = next<{ state: string }>(expert.socket, 'presence', (s) => s.state === 'ready');
+  const left = next<{ reason: string }>(expert.socket, 'media:ended');
+  await call(expert.socket, 'media:hangup', { taskId });
+  expect((await left).reason).toBe('hangup');
+  await back;
+  // The call goes on for the customer and the agent.
+  expect(await call(c.socket, 'media:mute', { taskId, muted: true })).toEqual({ muted: true });
+  await call(agent.socket, 'media:hangup', { taskId });
+}, 30_000);
+
+test('staff see their colleagues’ presence for transfers; visitors and strangers do not', async () => {
+  const a = await readyAgent('Ready Rita');
+  const list = await api<{ agents: Array<{ id: string; displayName: string; state: string; email?: string }> }>(server.url, 'GET', '/api/staff/agents', undefined, a.token);
+  expect(list.status).toBe(200);
+  expect(list.body.agents.find((x) => x.id === a.id)).toEqual({ id: a.id, displayName: 'Ready Rita', state: 'ready' });
+  expect(list.body.agents.some((x) => 'email' in x)).toBe(false);
+  const v = await visitorToken(server.url);
+  expect((await api(server.url, 'GET', '/api/staff/agents', undefined, v.token)).status).toBe(403);
+  expect((await api(server.url, 'GET', '/api/staff/agents')).status).toBe(401);
+});

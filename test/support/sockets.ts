@@ -70,6 +70,12 @@ export function next<T>(socket: Socket, event: string, match: (p: T) => boolean 
   });
 }
 
+/** Forgets the `event`s received so far, so the next next() waits for a new one. */
+export function drain(socket: Socket, event: string): void {
+  const received = backlog.get(socket) ?? [];
+  for (let i = received.length - 1; i >= 0; i--) if (received[i]!.event === event) received.splice(i, 1);
+}
+
 /** Emits with an acknowledgement and returns it (raw: ok or error). */
 export function request<T>(socket: Socket, event: string, payload?: unknown): Promise<Ack<T>> {
   return (socket.timeout(10_000) as unknown as { emitWithAck(e: string, p?: unknown): Promise<Ack<T>> }).emitWithAck(event, payload);

@@ -116,6 +116,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   const [connection, setConnection] = useState<'connecting' | 'online' | 'offline' | 'closed'>('connecting');
   const [status, setStatus] = useState<AgentStatus | null>(null);
   const [offers, setOffers] = useState<Offer[]>([]);
+  /** Calls of other agents this agent was invited into (third party), and the ones it joined. */
+  const [invites, setInvites] = useState<Array<{ taskId: string; from: string; customerName: string; media: MediaView }>>([]);
+  const [guestCalls, setGuestCalls] = useState<Array<{ taskId: string; customerName: string }>>([]);
   const [tasks, setTasks] = useState<TaskState[]>([]);
   const [selected, setSelectedState] = useState<string | null>(null);
   const [notes, setNotes] = useState<Note[]>([]);
@@ -230,6 +233,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     socket.on('media:ready', (m) => {
       openCall(m);
     });
+    socket.on('media:invited', (e) => setInvites((list) => [...list.filter((x) => x.taskId !== e.taskId), e]));
     socket.on('media:feed', (e) => {
       const { taskId, ...feed } = e;
       calls.get(taskId)?.addFeed(feed);
@@ -237,6 +241,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     socket.on('media:feed-ended', (e) => calls.get(e.taskId)?.removeFeed(e.feedId));
     socket.on('media:coach', (e) => calls.get(e.taskId)?.setCoach(e.active));
     socket.on('media:ended', (e) => {
+      setInvites((list) => list.filter((x) => x.taskId !== e.taskId));
+      setGuestCalls((list) => list.filter((x) => x.taskId !== e.taskId));
       if (calls.get(e.taskId)) {
         calls.close(e.taskId, e.reason);
         return;
@@ -464,6 +470,47 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
             </div>
           </section>
 
+          {(invites.length > 0 || guestCalls.length > 0) && (
+            <section aria-labelledby="guest-title" data-testid="guest-calls">
+              <h2 id="guest-title" class="visually-hidden">
+                Calls you are invited into
+              </h2>
+              {invites.map((i) => (
+                <article class="card offer offer--call" key={i.taskId} data-testid="invite-card" data-task-id={i.taskId}>
+                  <p>
+                    <strong>{i.from}</strong> asks you to join a call with <strong>{i.customerName}</strong>.
+                  </p>
+                  <div class="row">
+                    <button
+                      type="button"
+                      data-testid="invite-join"
+                      onClick={() => {
+                        const socket = socketRef.current;
+                        if (!socket) return;
+                        setInvites((list) => list.filter((x) => x.taskId !== i.taskId));
+                        setGuestCalls((list) => [...list.filter((x) => x.taskId !== i.taskId), { taskId: i.taskId, customerName: i.customerName }]);
+                        void calls.open(i.media, mediaSignal(socket, i.taskId)).join();
+                      }}
+                    >
+                      Join call
+                    </button>
+                    <button type="button" class="secondary" data-testid="invite-decline" onClick={() => setInvites((list) => list.filter((x) => x.taskId !== i.taskId))}>
+                      Decline
+                    </button>
+                  </div>
+                </article>
+              ))}
+              {guestCalls.map((g) => {
+                const session = calls.get(g.taskId);
+                return session ? (
+                  <div class="card" key={g.taskId} data-testid="guest-call" data-task-id={g.taskId}>
+                    <CallPanel session={session} peerName={g.customerName} audience="staff" />
+                  </div>
+                ) : null;
+              })}
+            </section>
+          )}
+
           <section aria-labelledby="offers-title">
             <h2 id="offers-title" class="visually-hidden">
               Incoming chats
@@ -574,6 +621,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                   hidden={selected !== t.taskId}
                   socket={socket}
                   call={calls.get(t.taskId)}
+                  token={props.session.token}
+                  agentId={props.session.account.id}
                   callBusy={callBusy.has(t.taskId)}
                   onStartCall={(video) => void startCall(t.taskId, video)}
                   onUpdate={(patch) => patchTask(t.taskId, (x) => ({ ...x, ...patch }))}
@@ -591,6 +640,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
 
 function ChatPanel(props: {
   task: TaskState;
+  token: string;
+  agentId: string;
   hidden: boolean;
   socket: AgentSocket | null;
   call: CallSession | null;
@@ -609,7 +660,10 @@ function ChatPanel(props: {
   const [notes, setNotes] = useState('');
   const [saving, setSaving] = useState(false);
   const [transferQueues, setTransferQueues] = useState<Array<{ id: string; name: string }> | null>(null);
+  const [colleagues, setColleagues] = useState<Array<{ id: string; displayName: string; state: string }>>([]);
+  /** "queue:<id>" or "agent:<id>". */
   const [transferTo, setTransferTo] = useState('');
+  const [warm, setWarm] = useState(false);
   const [transferring, setTransferring] = useState(false);
   const pendingRef = useRef<{ id: string; text: string } | null>(null);
   const p = `panel-${t.taskId}`;
@@ -617,9 +671,14 @@ function ChatPanel(props: {
   async function openTransfer() {
     setError(null);
     try {
-      const queues = await api<Array<{ id: string; name: string }>>('GET', '/api/queues');
+      const [queues, agents] = await Promise.all([
+        api<Array<{ id: string; name: string }>>('GET', '/api/queues'),
+        api<{ agents: Array<{ id: string; displayName: string; state: string }> }>('GET', '/api/staff/agents', undefined, props.token).catch(() => ({ agents: [] })),
+      ]);
       setTransferQueues(queues);
-      setTransferTo(queues.find((q) => q.id !== t.queue.id)?.id ?? queues[0]?.id ?? '');
+      setColleagues(agents.agents.filter((a) => a.id !== props.agentId));
+      const q = queues.find((x) => x.id !== t.queue.id) ?? queues[0];
+      setTransferTo(q ? `queue:${q.id}` : '');
     } catch (err) {
       setError(`Could not load the queues: ${describeError(err)}`);
     }
@@ -632,8 +691,15 @@ function ChatPanel(props: {
     setTransferring(true);
     setError(null);
     try {
-      await request(props.socket, 'task:transfer', { taskId: t.taskId, queueId: transferTo });
-      props.onDone();
+      const [kind, id] = transferTo.split(':') as ['queue' | 'agent', string];
+      await request(props.socket, 'task:transfer', {
+        taskId: t.taskId,
+        ...(kind === 'queue' ? { queueId: id } : { agentId: id }),
+        ...(warm && props.call ? { warm: true } : {}),
+      });
+      // Warm: stay on the line until the next agent joins (the server ends our call then).
+      if (!(warm && props.call)) props.onDone();
+      else setTransferQueues(null);
     } catch (err) {
       setError(`Could not transfer: ${describeError(err)}`);
       setTransferring(false);
@@ -773,7 +839,7 @@ function ChatPanel(props: {
             )}
             <span class="spacer" />
             <button type="button" class="secondary" onClick={() => void openTransfer()} data-testid="task-transfer-open">
-              Transfer…
+              Transfer or add…
             </button>
             <button type="button" class="danger" disabled={ending} onClick={() => void end()} data-testid="chat-end">
               {ending ? 'Ending…' : 'End chat'}
@@ -784,13 +850,46 @@ function ChatPanel(props: {
       {t.status === 'assigned' && transferQueues && (
         <form class="card row" style={{ marginTop: '0.5rem' }} onSubmit={transfer} data-testid="task-transfer-form">
           <label for={`${p}-transfer`}>Transfer to</label>
-          <select id={`${p}-transfer`} value={transferTo} onChange={(e) => setTransferTo((e.target as HTMLSelectElement).value)} data-testid="task-transfer-queue">
-            {transferQueues.map((q) => (
-              <option key={q.id} value={q.id}>
-                {q.name}
-              </option>
-            ))}
+          <select id={`${p}-transfer`} value={transferTo} onChange={(e) => setTransferTo((e.target as HTMLSelectElement).value)} data-testid="task-transfer-target">
+            <optgroup label="Queues">
+              {transferQueues.map((q) => (
+                <option key={q.id} value={`queue:${q.id}`}>
+                  {q.name}
+                </option>
+              ))}
+            </optgroup>
+            {colleagues.length > 0 && (
+              <optgroup label="Agents">
+                {colleagues.map((a) => (
+                  <option key={a.id} value={`agent:${a.id}`}>
+                    {a.displayName} ({a.state.replace('_', ' ')})
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
+          {props.call && (
+            <label>
+              <input type="checkbox" checked={warm} onChange={(e) => setWarm((e.target as HTMLInputElement).checked)} data-testid="task-transfer-warm" /> stay on
+              the line until they answer
+            </label>
+          )}
+          {props.call && transferTo.startsWith('agent:') && (
+            <button
+              type="button"
+              class="secondary"
+              data-testid="call-invite"
+              onClick={() => {
+                if (!props.socket) return;
+                request(props.socket, 'media:invite', { taskId: t.taskId, agentId: transferTo.slice('agent:'.length) }).then(
+                  () => setTransferQueues(null),
+                  (err: unknown) => setError(`Could not invite: ${describeError(err)}`),
+                );
+              }}
+            >
+              Add to call
+            </button>
+          )}
           <button type="submit" disabled={transferring || !transferTo} data-testid="task-transfer-submit">
             {transferring ? 'Transferring…' : 'Transfer'}
           </button>
