@@ -40,6 +40,8 @@ export interface RoutingQueue {
   weights?: Record<string, number>;
   /** How long only the customer's previous agent is offered a task (s). */
   preferredAgentSeconds?: number;
+  /** Agents on a call may still be offered this queue's chats (default: a call excludes chats). */
+  chatsDuringCalls?: boolean;
 }
 
 export interface AgentProfile {
@@ -529,14 +531,14 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       // Several agents at once; the first to accept wins and the others' offers are withdrawn.
       let offered = false;
       for (const agent of ranked.slice(0, offersAtOnce(strategy, ctx, ranked.length))) {
-        const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { shared: true });
+        const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { shared: true, chatsDuringCalls: queue.chatsDuringCalls === true });
         if (result.ok) this.#offerMade(result.reservation, task), (offered = true);
         else if (result.reason === 'task_not_waiting' || result.reason === 'task_reserved') break;
       }
       return offered;
     }
     for (const agent of ranked) {
-      const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt);
+      const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { chatsDuringCalls: queue.chatsDuringCalls === true });
       if (result.ok) {
         this.#offerMade(result.reservation, task);
         return true;

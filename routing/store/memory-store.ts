@@ -4,11 +4,13 @@
 // O(log n + limit) and writes O(log n) plus an array shift, never a scan of all agents or tasks.
 import {
   CHANNELS,
+  excludedByCall,
   type AgentAvailability,
   type Channel,
   type QueueStore,
   type QueuedTask,
   type Reservation,
+  type ReserveOptions,
   type ReserveResult,
   type StoredPresence,
 } from './queue-store.js';
@@ -303,7 +305,7 @@ export class MemoryQueueStore implements QueueStore {
 
   // ---- offers (reservations) -------------------------------------------------------------------
 
-  async reserve(taskId: string, agentId: string, expiresAt: number, opts: { shared?: boolean } = {}): Promise<ReserveResult> {
+  async reserve(taskId: string, agentId: string, expiresAt: number, opts: ReserveOptions = {}): Promise<ReserveResult> {
     checkId('taskId', taskId);
     checkId('agentId', agentId);
     checkTime('expiresAt', expiresAt);
@@ -321,6 +323,7 @@ export class MemoryQueueStore implements QueueStore {
     // Capacity 0 means "never offered this channel": unavailable, not merely full for now.
     if (!agent || agent.presence !== 'ready' || (agent.capacity[channel] ?? 0) === 0) return { ok: false, reason: 'agent_unavailable' };
     if ((agent.load[channel] ?? 0) >= agent.capacity[channel]!) return { ok: false, reason: 'agent_full' };
+    if (excludedByCall(agent.load, channel, opts.chatsDuringCalls === true)) return { ok: false, reason: 'agent_full' };
 
     this.#change(agent, (a) => this.#addLoad(a, channel, 1));
     const reservation: StoredReservation = { taskId, agentId, channel, expiresAt, shared };

@@ -7,6 +7,21 @@
 // Every method is async, even in memory, so callers are written once for both.
 
 export type Channel = 'chat' | 'call' | 'video' | 'social' | 'callback';
+
+export interface ReserveOptions {
+  /** Ring-all: other shared offers of the same task may stand beside this one. */
+  shared?: boolean;
+  /** The queue lets agents take chats while on a call; by default a call excludes chats. */
+  chatsDuringCalls?: boolean;
+}
+
+const CALL_CHANNELS: readonly Channel[] = ['call', 'video', 'callback'];
+
+/** A call excludes chats (and social posts) unless the queue allows them during calls. */
+export function excludedByCall(load: Partial<Record<Channel, number>>, channel: Channel, chatsDuringCalls: boolean): boolean {
+  if (chatsDuringCalls || (channel !== 'chat' && channel !== 'social')) return false;
+  return CALL_CHANNELS.some((c) => (load[c] ?? 0) > 0);
+}
 export const CHANNELS: readonly Channel[] = ['chat', 'call', 'video', 'social', 'callback'];
 
 /** CSTA-style agent states the store keeps; 'busy' and 'wrapup' are derived from load by callers. */
@@ -83,7 +98,7 @@ export interface QueueStore {
    * Atomically: the task is waiting and (unless `shared`, for ring-all) not reserved, the agent is
    * ready with a free slot on the task's channel → the slot is taken and the reservation recorded.
    */
-  reserve(taskId: string, agentId: string, expiresAt: number, opts?: { shared?: boolean }): Promise<ReserveResult>;
+  reserve(taskId: string, agentId: string, expiresAt: number, opts?: ReserveOptions): Promise<ReserveResult>;
   /**
    * Atomically: the reservation exists and is not expired → the task leaves the queue, the agent keeps
    * the slot, and every other reservation of the task (ring-all) is cancelled and returned.

@@ -23,6 +23,7 @@ import {
   type QueueStore,
   type QueuedTask,
   type Reservation,
+  type ReserveOptions,
   type ReserveResult,
   type StoredPresence,
 } from './queue-store.js';
@@ -257,7 +258,7 @@ redis.call('HSET', KEYS[1], 'p', ARGV[3])
 redis.call('ZADD', P .. 'q:' .. t[1], 'XX', num(-tonumber(ARGV[3]) * 1e13 + tonumber(t[2])), ARGV[2])
 return 1`,
   },
-  // KEYS t:{id}, tr:{id}, a:{agent}, ar:{agent}, exp | ARGV P, taskId, agentId, expiresAt, shared
+  // KEYS t:{id}, tr:{id}, a:{agent}, ar:{agent}, exp | ARGV P, taskId, agentId, expiresAt, shared, chatsDuringCalls
   mccsQsReserve: {
     keys: 5,
     lua: `
@@ -272,6 +273,10 @@ local a = readAgent(KEYS[3])
 -- Capacity 0 means "never offered this channel": unavailable, not merely full for now.
 if not a or a.p ~= 'ready' or (a.cap[ch] or 0) == 0 then return {0, 'agent_unavailable'} end
 if (a.load[ch] or 0) >= a.cap[ch] then return {0, 'agent_full'} end
+-- A call excludes chats (unless the queue allows them during calls).
+if (ch == 'chat' or ch == 'social') and ARGV[6] ~= '1' and ((a.load['call'] or 0) + (a.load['video'] or 0) + (a.load['callback'] or 0)) > 0 then
+  return {0, 'agent_full'}
+end
 changeAgent(KEYS[3], aid, a, function() addLoad(KEYS[3], ch, 1) end)
 local val = ARGV[4] .. '|' .. ch .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], 'x', shared and 's' or 'x')
@@ -569,7 +574,7 @@ export class RedisQueueStore implements QueueStore {
 
   // ---- offers (reservations) -------------------------------------------------------------------
 
-  async reserve(taskId: string, agentId: string, expiresAt: number, opts: { shared?: boolean } = {}): Promise<ReserveResult> {
+  async reserve(taskId: string, agentId: string, expiresAt: number, opts: ReserveOptions = {}): Promise<ReserveResult> {
     checkId('taskId', taskId);
     checkId('agentId', agentId);
     checkTime('expiresAt', expiresAt);
@@ -584,6 +589,7 @@ export class RedisQueueStore implements QueueStore {
       agentId,
       String(expiresAt),
       opts.shared === true ? '1' : '0',
+      opts.chatsDuringCalls === true ? '1' : '0',
     )) as [number, string];
     if (ok !== 1) return { ok: false, reason: detail as Extract<ReserveResult, { ok: false }>['reason'] };
     return { ok: true, reservation: { taskId, agentId, channel: detail as Channel, expiresAt } };

@@ -349,6 +349,15 @@ export function queueStoreContract(name: string, make: () => Promise<QueueStore>
         expect(await store.waitingCount('q1')).toBe(1);
       });
 
+      it('a call excludes chats: an agent holding a call is full for chats unless the queue allows them', async () => {
+        await store.putAgent(agent('a1', { capacity: { chat: 3, call: 1 } }));
+        await store.holdSlot('a1', 'call');
+        expect(await store.reserve('t1', 'a1', LATER)).toEqual({ ok: false, reason: 'agent_full' });
+        expect((await store.getAgent('a1'))!.load).toEqual({ call: 1 });
+        expect(await store.reserve('t1', 'a1', LATER, { chatsDuringCalls: true })).toMatchObject({ ok: true });
+        expect((await store.getAgent('a1'))!.load).toEqual({ call: 1, chat: 1 });
+      });
+
       it('a task is reserved once: the next agent gets task_reserved', async () => {
         await reserved('t1', 'a1');
         expect(await store.reserve('t1', 'a2', LATER)).toEqual({ ok: false, reason: 'task_reserved' });
@@ -486,8 +495,9 @@ export function queueStoreContract(name: string, make: () => Promise<QueueStore>
 
       it('reservationsOfAgent lists every offer the agent holds', async () => {
         await store.enqueue(task('t2', { channel: 'call' }));
-        await reserved('t2', 'a1', LATER + 2);
+        // The chat first: a call offer, like a call, keeps chats away (see "a call excludes chats").
         await reserved('t1', 'a1', LATER + 1);
+        await reserved('t2', 'a1', LATER + 2);
         expect(await store.reservationsOfAgent('a1')).toEqual([
           { taskId: 't1', agentId: 'a1', channel: 'chat', expiresAt: LATER + 1 },
           { taskId: 't2', agentId: 'a1', channel: 'call', expiresAt: LATER + 2 },

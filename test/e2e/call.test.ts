@@ -289,6 +289,20 @@ test('the agent hangs up: the call ends for everyone and its mixed recording las
   expect(Math.abs(audio.durationMs! - (audio.endedAt - audio.startedAt))).toBeLessThan(1_000);
   // ...and of the call as this test saw it (answer to hang-up), within the set-up time.
   expect(Math.abs(audio.durationMs! - (callEndedAt - callStartedAt))).toBeLessThan(2_000);
+  // Both cameras were recorded too (VideoRoom .mjr → janus-pp-rec → ffmpeg): playable WebM files
+  // about as long as the call (each feed starts a moment after the call).
+  const deadlineVideo = Date.now() + WAIT;
+  let videos: Rec[] = [];
+  while (videos.filter((r) => r.state === 'ready').length < 2) {
+    if (Date.now() > deadlineVideo) throw new Error(`video recordings not ready: ${JSON.stringify(videos)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    videos = (await http<Rec[]>('GET', `/api/tasks/${taskId}/recordings`, undefined, adminToken)).filter((r) => r.kind === 'video');
+  }
+  for (const v of videos) {
+    expect(v.mimeType).toMatch(/^video\//);
+    expect(v.durationMs!).toBeGreaterThan(1_000);
+    expect(v.durationMs!).toBeLessThanOrEqual(audio.durationMs! + 1_000);
+  }
   // It plays: the file is served with its type and a byte range works, as an <audio> element asks.
   const res = await fetch(baseUrl + audio.fileUrl!, { headers: { authorization: `Bearer ${adminToken}`, range: 'bytes=0-99' } });
   expect(res.status).toBe(206);
