@@ -117,6 +117,10 @@ export interface MediaRoom extends TypedEmitter<RoomEvents> {
   subscribeVideo(subscriptionId: string, feedId: string): Promise<VideoSubscription>;
   startSubscription(subscriptionId: string, answerSdp: string): Promise<void>;
   unsubscribeVideo(subscriptionId: string): Promise<void>;
+  /** Plays an audio file (Ogg/Opus the media server can read) into the main mix; returns its id. */
+  playFile(file: { path: string; loop?: boolean; fileId?: string }): Promise<string>;
+  /** Stops a file playFile started; one that already ended (or an unknown id) is ignored. */
+  stopFile(fileId: string): Promise<void>;
   /** Whether the media server still has the call's room (it is gone after the media server restarted). */
   exists(): Promise<boolean>;
   /** Files the media server wrote for this room (complete once destroy() has resolved). */

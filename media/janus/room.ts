@@ -236,6 +236,27 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     return reply.data.exists === true;
   }
 
+  // ---- announcements (SIP bridge; proposed for MediaRoom as playFile/stopFile) -----------------------
+
+  /**
+   * Plays an Ogg/Opus file (a path the media server can read) into the main mix, for everyone in it:
+   * greetings, position announcements, music on hold. Resolves with the file id once it plays.
+   */
+  async playFile(file: { path: string; loop?: boolean; fileId?: string }): Promise<string> {
+    this.#assertLive();
+    const control = await this.#ctx.control('janus.plugin.audiobridge');
+    const fileId = file.fileId ?? `file-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    await control.request({ request: 'play_file', room: this.#mixRoom('main'), file_id: fileId, filename: file.path, loop: file.loop ?? false });
+    return fileId;
+  }
+
+  /** Stops a file playFile started; one that already ended (or an unknown id) is ignored. */
+  async stopFile(fileId: string): Promise<void> {
+    if (this.destroyed) return;
+    const control = await this.#ctx.control('janus.plugin.audiobridge');
+    await control.request({ request: 'stop_file', room: this.#mixRoom('main'), file_id: fileId }).catch(() => undefined);
+  }
+
   async recordingFiles(): Promise<RecordingFile[]> {
     const dir = this.#recordDir;
     if (!dir) return [];

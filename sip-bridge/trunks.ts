@@ -1,0 +1,126 @@
+// Inbound trunks: who may send us calls (source-address allow list and/or digest credentials) and how
+// many (concurrent calls, call set-ups per second). Pure logic, no sockets: the bridge asks
+// `TrunkTable.classify()` for each new INVITE and `TrunkLimiter` for admission.
+import net from 'node:net';
+
+export interface TrunkConfig {
+  /** Our name for the trunk (shown on calls and in logs). */
+  id: string;
+  /** Source addresses allowed to send on this trunk: IPv4 CIDR ("203.0.113.0/24") or a single address. */
+  allow?: string[];
+  /** Digest credentials the trunk must present (401 challenge). With `allow` too, both are required. */
+  auth?: { username: string; password: string; realm?: string };
+  /** Concurrent calls on the trunk; more → 503. Default unlimited. */
+  maxConcurrent?: number;
+  /** New calls per second on the trunk; more → 503 with Retry-After. Default unlimited. */
+  maxCallsPerSecond?: number;
+}
+
+/** Throws TypeError on a config that cannot work, so a mistake fails at start, not on the first call. */
+export function validateTrunks(trunks: TrunkConfig[]): void {
+  const ids = new Set<string>();
+  for (const t of trunks) {
+    if (!t.id) throw new TypeError('a SIP trunk needs an id');
+    if (ids.has(t.id)) throw new TypeError(`SIP trunk id ${t.id} is used twice`);
+    ids.add(t.id);
+    if (!t.allow?.length && !t.auth) throw new TypeError(`SIP trunk ${t.id} has neither an allow list nor credentials: it would accept anyone`);
+    for (const c of t.allow ?? []) parseCidr(c);
+    if (t.auth && (!t.auth.username || !t.auth.password)) throw new TypeError(`SIP trunk ${t.id}: credentials need a username and a password`);
+    for (const k of ['maxConcurrent', 'maxCallsPerSecond'] as const) {
+      const v = t[k];
+      if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new TypeError(`SIP trunk ${t.id}: ${k} must be a positive number`);
+    }
+  }
+}
+
+interface Cidr {
+  base: number;
+  mask: number;
+}
+
+export function parseCidr(s: string): Cidr {
+  const [addr, bitsText] = s.trim().split('/');
+  if (!addr || !net.isIPv4(addr)) throw new TypeError(`not an IPv4 address or CIDR: ${s}`);
+  const bits = bitsText === undefined ? 32 : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 32) throw new TypeError(`bad prefix length in ${s}`);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return { base: (ipv4ToInt(addr) & mask) >>> 0, mask };
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
+}
+
+export function inCidr(ip: string, cidr: Cidr): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  if (!net.isIPv4(v4)) return false;
+  return ((ipv4ToInt(v4) & cidr.mask) >>> 0) === cidr.base;
+}
+
+export type TrunkMatch =
+  /** The source matched an allow list: the trunk, and whether it also wants digest credentials. */
+  | { kind: 'trunk'; trunk: TrunkConfig }
+  /** No allow list matched, but trunks with credentials exist: challenge or check the Authorization. */
+  | { kind: 'credentials'; candidates: TrunkConfig[] }
+  | { kind: 'forbidden' };
+
+export class TrunkTable {
+  readonly #trunks: Array<{ trunk: TrunkConfig; cidrs: Cidr[] }>;
+
+  constructor(trunks: TrunkConfig[]) {
+    validateTrunks(trunks);
+    this.#trunks = trunks.map((trunk) => ({ trunk, cidrs: (trunk.allow ?? []).map(parseCidr) }));
+  }
+
+  get trunks(): TrunkConfig[] {
+    return this.#trunks.map((t) => t.trunk);
+  }
+
+  /** Which trunk a request from `sourceIp` may belong to. */
+  classify(sourceIp: string): TrunkMatch {
+    const byAddress = this.#trunks.find((t) => t.cidrs.some((c) => inCidr(sourceIp, c)));
+    if (byAddress) return { kind: 'trunk', trunk: byAddress.trunk };
+    // Credential-only trunks (no allow list) can be reached from anywhere.
+    const candidates = this.#trunks.filter((t) => t.cidrs.length === 0 && t.trunk.auth).map((t) => t.trunk);
+    return candidates.length ? { kind: 'credentials', candidates } : { kind: 'forbidden' };
+  }
+}
+
+/** Per-trunk admission: concurrent calls and set-ups in the last second. */
+export class TrunkLimiter {
+  readonly #active = new Map<string, number>();
+  readonly #starts = new Map<string, number[]>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Admits a new call (counting it) or says how long the caller should wait (seconds). */
+  admit(trunk: TrunkConfig): { ok: true } | { ok: false; retryAfter: number; reason: string } {
+    const active = this.#active.get(trunk.id) ?? 0;
+    if (trunk.maxConcurrent !== undefined && active >= trunk.maxConcurrent) {
+      return { ok: false, retryAfter: 5, reason: 'trunk at its concurrent call limit' };
+    }
+    if (trunk.maxCallsPerSecond !== undefined) {
+      const now = this.#now();
+      const starts = (this.#starts.get(trunk.id) ?? []).filter((t) => now - t < 1000);
+      this.#starts.set(trunk.id, starts);
+      if (starts.length >= trunk.maxCallsPerSecond) return { ok: false, retryAfter: 1, reason: 'trunk over its call set-up rate' };
+      starts.push(now);
+    }
+    this.#active.set(trunk.id, active + 1);
+    return { ok: true };
+  }
+
+  /** A call admitted earlier has ended (exactly once per admitted call). */
+  release(trunk: TrunkConfig): void {
+    const n = (this.#active.get(trunk.id) ?? 0) - 1;
+    if (n > 0) this.#active.set(trunk.id, n);
+    else this.#active.delete(trunk.id);
+  }
+
+  active(trunkId: string): number {
+    return this.#active.get(trunkId) ?? 0;
+  }
+}

@@ -1,0 +1,64 @@
+// Runs SIPp (Debian package sip-tester) as the far end of a SIP test: one call of a scenario file
+// from test/fixtures/sipp, in a scratch folder (where a scenario finds tone.wav for rtp_stream),
+// with the SIP messages it saw kept for assertions.
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SIPP_FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sipp');
+
+export interface SippRun {
+  code: number | null;
+  /** SIPp's message log (every message sent and received, -trace_msg). */
+  messages: string;
+  stderr: string;
+}
+
+export interface SippOptions {
+  scenario: string;
+  /** Folder for logs and scenario copies; tone.wav lives here. */
+  workDir: string;
+  target: { host: string; port: number };
+  localIp?: string;
+  sipPort: number;
+  mediaPort: number;
+  service?: string;
+  /** Placeholders in the scenario text (templates such as uac-refused.xml). */
+  replace?: Record<string, string>;
+  extraArgs?: string[];
+  timeoutS?: number;
+}
+
+export async function runSipp(o: SippOptions): Promise<SippRun> {
+  let scenario = path.join(SIPP_FIXTURES, o.scenario);
+  if (o.replace) {
+    let text = await readFile(scenario, 'utf8');
+    for (const [k, v] of Object.entries(o.replace)) text = text.split(k).join(v);
+    scenario = path.join(o.workDir, `${o.sipPort}-${o.scenario}`);
+    await writeFile(scenario, text);
+  }
+  const messageFile = path.join(o.workDir, `${o.sipPort}-messages.log`);
+  const args = [
+    `${o.target.host}:${o.target.port}`,
+    '-sf', scenario,
+    '-m', '1',
+    '-l', '1',
+    '-i', o.localIp ?? '127.0.0.1',
+    '-mi', o.localIp ?? '127.0.0.1',
+    '-p', String(o.sipPort),
+    '-mp', String(o.mediaPort),
+    '-s', o.service ?? '+4930555',
+    '-timeout', `${o.timeoutS ?? 20}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_msg', '-message_file', messageFile,
+    ...(o.extraArgs ?? []),
+  ];
+  const child = spawn('sipp', args, { cwd: o.workDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const messages = await readFile(messageFile, 'utf8').catch(() => '');
+  return { code, messages, stderr };
+}
