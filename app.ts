@@ -23,6 +23,8 @@ import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
 import { CallService } from './calls/call-service.js';
 import { createIceServerIssuer } from './media/ice-servers.js';
+import { PhoneIntake } from './calls/phone-intake.js';
+import { startSipBridge } from './sip-bridge/start.js';
 import type { IceServer } from './protocol/events.js';
 
 export interface Mccs {
@@ -159,6 +161,12 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   });
   chat.setNotifier(sockets.notifier);
   calls.setNotifier(sockets.notifier);
+  const sip = await startSipBridge({
+    sip: config.sip,
+    engine: media.engine,
+    logger: logger.child({ component: 'sip' }),
+    intake: (queueFor) => new PhoneIntake({ chat, calls, customers, queueFor, logger: logger.child({ component: 'phone' }) }),
+  });
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
@@ -171,6 +179,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     bootstrapAdmin,
     close() {
       closing ??= (async () => {
+        await sip?.close();
         await sockets.close(); // also closes the HTTP listener
         await cluster?.close();
         await http.close().catch(() => undefined);

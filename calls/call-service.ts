@@ -132,6 +132,32 @@ export class CallService {
     return { ended };
   }
 
+  /**
+   * A phone call (SIP bridge) brings its own room, with the caller already in it as a plain-RTP leg:
+   * it becomes the task's call, which the agent joins on answer.
+   */
+  adoptPhoneCall(taskId: string, room: MediaRoom): Promise<void> {
+    return this.#exclusive(taskId, async () => {
+      const task = await this.#deps.chat.task(taskId);
+      if (!task) throw new NotFoundError('conversation');
+      const row: MediaSessionRow = {
+        id: room.sessionId,
+        taskId,
+        video: false,
+        nodeId: room.nodeId,
+        state: 'active',
+        recording: false,
+        startedBy: 'customer',
+        startedAt: Date.now(),
+        bridgedAt: null,
+        endedAt: null,
+        endReason: null,
+      };
+      await this.#sessions.insert(row);
+      this.#adopt(row, task, room);
+    });
+  }
+
   /** A media node is up, so a new call can get media. */
   available(): boolean {
     return this.#deps.engine.nodes().some((n) => n.health.state === 'up');
@@ -562,7 +588,7 @@ export class CallService {
     }
     if (call.row.bridgedAt) return;
     const legs = call.room.legIds();
-    const both = legs.some((l) => l.startsWith('customer-')) && legs.some((l) => l.startsWith('agent-') && !l.endsWith('-coach'));
+    const both = legs.some(isCustomerLeg) && legs.some((l) => l.startsWith('agent-') && !l.endsWith('-coach'));
     if (!both) return;
     // Billing counts from here: only time when both parties are connected is charged.
     call.row.bridgedAt = Date.now();
@@ -571,7 +597,7 @@ export class CallService {
 
   #legLost(call: LiveCall, legId: string, reason: string): void {
     this.#log.warn('call leg lost', { taskId: call.task.id, legId, reason });
-    const remaining = call.room.legIds().filter((l) => l.startsWith('customer-') || (l.startsWith('agent-') && !l.endsWith('-coach')));
+    const remaining = call.room.legIds().filter((l) => isCustomerLeg(l) || (l.startsWith('agent-') && !l.endsWith('-coach')));
     if (remaining.length > 0 || call.abandonTimer) return;
     // Nobody is left in the call: a reload rejoins within the grace; otherwise the call ends, never dangles.
     call.abandonTimer = setTimeout(() => {
@@ -692,6 +718,11 @@ export class CallService {
     });
     return run;
   }
+}
+
+/** The customer's side of a call: a browser leg, or the phone caller's RTP leg (SIP bridge). */
+function isCustomerLeg(legId: string): boolean {
+  return legId.startsWith('customer-') || legId === 'caller';
 }
 
 function legOf(party: Party): string {

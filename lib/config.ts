@@ -26,7 +26,17 @@ export const ConfigSchema = Type.Object({
     /** Folder of the built web client; empty disables serving it. */
     webRoot: Type.String(),
   }),
-  sip: Type.Object({ port: Port }),
+  sip: Type.Object({
+    port: Port,
+    /** Address the SIP bridge listens on (UDP and TCP). */
+    host: Type.String({ minLength: 1 }),
+    /** Address put in Via/Contact when listening on a wildcard or behind NAT; empty: host. */
+    publicAddress: Type.String(),
+    /** Address callers send RTP to when the media server's own is not reachable for them; empty: the media server's. */
+    mediaAddress: Type.String(),
+    /** JSON file with the trunks (TrunkConfig[] plus an optional queueId each); empty: no SIP bridge. */
+    trunksFile: Type.String(),
+  }),
   dataDir: Type.String({ minLength: 1 }),
   db: Type.Union([
     Type.Object({ kind: Type.Literal('sqlite'), file: Type.String({ minLength: 1 }) }),
@@ -99,6 +109,10 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_PUBLIC_RATE_LIMIT', path: 'http.publicRateLimitPerMinute', kind: 'int' },
   { name: 'MCCS_WEB_ROOT', path: 'http.webRoot', kind: 'string' },
   { name: 'MCCS_SIP_PORT', path: 'sip.port', kind: 'int' },
+  { name: 'MCCS_SIP_HOST', path: 'sip.host', kind: 'string' },
+  { name: 'MCCS_SIP_PUBLIC_ADDRESS', path: 'sip.publicAddress', kind: 'string' },
+  { name: 'MCCS_SIP_MEDIA_ADDRESS', path: 'sip.mediaAddress', kind: 'string' },
+  { name: 'MCCS_SIP_TRUNKS_FILE', path: 'sip.trunksFile', kind: 'string' },
   { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
   { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string' },
   { name: 'MCCS_STAFF_TOKEN_TTL', path: 'auth.staffTokenTtlSeconds', kind: 'int' },
@@ -194,7 +208,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       publicRateLimitPerMinute: 120,
       webRoot: path.resolve(cwd, 'dist/web'),
     },
-    sip: { port: 5060 },
+    sip: { port: 5060, host: '127.0.0.1', publicAddress: '', mediaAddress: '', trunksFile: '' },
     dataDir,
     db: { kind: 'sqlite', file: path.join(dataDir, 'mccs.sqlite') },
     queueStore: { kind: 'memory' },

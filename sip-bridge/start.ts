@@ -1,0 +1,52 @@
+// The SIP bridge as the composition root starts it: trunks from a JSON file (so credentials stay
+// out of the environment), validated before anything listens; no file, no bridge (no port opened).
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../lib/config.js';
+import type { Logger } from '../lib/logger.js';
+import type { MediaEngine } from '../media/index.js';
+import { SipBridge } from './bridge.js';
+import type { InboundCall } from './call.js';
+import { validateTrunks, type TrunkConfig } from './trunks.js';
+
+/** One trunk as written in MCCS_SIP_TRUNKS_FILE: a TrunkConfig plus the queue its calls wait in. */
+export type TrunkFileEntry = TrunkConfig & { queueId?: string };
+
+export interface StartSipOptions {
+  sip: Config['sip'];
+  engine: MediaEngine;
+  logger: Logger;
+  /** Builds what takes answered calls, given the trunk → queue mapping. */
+  intake: (queueFor: (trunkId: string, called: string | undefined) => string) => { onCall(call: InboundCall): Promise<void>; close(): void };
+}
+
+export async function startSipBridge(opts: StartSipOptions): Promise<{ bridge: SipBridge; close(): Promise<void> } | null> {
+  if (!opts.sip.trunksFile) return null;
+  let entries: TrunkFileEntry[];
+  try {
+    entries = JSON.parse(await readFile(opts.sip.trunksFile, 'utf8')) as TrunkFileEntry[];
+    if (!Array.isArray(entries)) throw new TypeError('the file must hold a JSON array of trunks');
+  } catch (err) {
+    throw new TypeError(`MCCS_SIP_TRUNKS_FILE ${opts.sip.trunksFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const queues = new Map(entries.map((e) => [e.id, e.queueId ?? 'general']));
+  const trunks = entries.map(({ queueId: _queueId, ...trunk }) => trunk);
+  validateTrunks(trunks);
+  const intake = opts.intake((trunkId) => queues.get(trunkId) ?? 'general');
+  const bridge = new SipBridge({
+    engine: opts.engine,
+    logger: opts.logger,
+    listen: { host: opts.sip.host, port: opts.sip.port },
+    ...(opts.sip.publicAddress ? { publicAddress: opts.sip.publicAddress } : {}),
+    ...(opts.sip.mediaAddress ? { mediaAddress: opts.sip.mediaAddress } : {}),
+    trunks,
+    onCall: (call) => intake.onCall(call),
+  });
+  opts.logger.info('SIP bridge listening', { host: opts.sip.host, port: opts.sip.port, trunks: trunks.map((t) => t.id) });
+  return {
+    bridge,
+    async close() {
+      intake.close();
+      await bridge.close();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// A phone call through the whole server: SIPp calls the SIP bridge over a trunk, the call waits in a
+// queue like a chat (as a task of channel "call"), the agent answers in the softphone (joins the
+// caller's media room), and a hang-up on either side ends both the SIP dialog and the task. Real
+// Janus on loopback (plain RTP needs no ICE); the softphone's SDP is a real Chromium offer.
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { adminToken, api, createAgent, startTestServer, type TestServer } from '../support/server.js';
+import { call, connect, next, type AgentSocket } from '../support/sockets.js';
+import { runSipp } from '../support/sipp.js';
+import type { MediaView, Offer } from '../../protocol/events.js';
+
+const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+let server: TestServer;
+let admin: string;
+let sipPort: number;
+let workDir: string;
+const sockets: Array<{ close(): unknown }> = [];
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as net.AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+async function readyAgent(name: string): Promise<AgentSocket> {
+  const a = await createAgent(server.url, admin, { displayName: name });
+  const socket = await connect<AgentSocket>(server.url, '/agent', a.token);
+  sockets.push(socket);
+  await next(socket, 'hello');
+  await call(socket, 'presence:set', { state: 'ready' });
+  return socket;
+}
+
+async function caller(scenario: string) {
+  return runSipp({ scenario, workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 25 });
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-phone-'));
+  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
+  const trunks = path.join(workDir, 'trunks.json');
+  writeFileSync(trunks, JSON.stringify([{ id: 'local-test', allow: ['127.0.0.1/32'], queueId: 'general', maxConcurrent: 5 }]));
+  sipPort = await freePort();
+  server = await startTestServer({
+    MCCS_JANUS: 'auto',
+    MCCS_JANUS_WS_PORT: String(await freePort()),
+    MCCS_JANUS_RTP_PORTS: '25000-25999',
+    MCCS_SIP_PORT: String(sipPort),
+    MCCS_SIP_TRUNKS_FILE: trunks,
+  });
+  admin = await adminToken(server.url);
+  const deadline = Date.now() + 20_000;
+  while (!JSON.stringify(await (await fetch(`${server.url}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
+    if (Date.now() > deadline) throw new Error('media never came up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 60_000);
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+test('a caller on a trunk waits in the queue, the agent answers in the softphone, and the agent’s hang-up sends BYE', async () => {
+  const agent = await readyAgent('Phoebe');
+  const offered = next<Offer>(agent, 'offer');
+  const sipp = caller('uac-wait-bye.xml');
+  const offer = await offered;
+  expect(offer).toMatchObject({ channel: 'call', customerName: 'Caller', firstMessage: 'Phone call from +4930111', queue: { id: 'general' } });
+
+  const ready = next<MediaView>(agent, 'media:ready');
+  await call(agent, 'offer:accept', { taskId: offer.taskId });
+  expect((await ready).video).toBe(false);
+  const answer = await call<{ sdp: string }>(agent, 'media:join', { taskId: offer.taskId, sdp: AUDIO_OFFER });
+  expect(answer.sdp).toMatch(/m=audio/);
+
+  const ended = next<{ reason: string }>(agent, 'media:ended');
+  await call(agent, 'media:hangup', { taskId: offer.taskId });
+  expect((await ended).reason).toBe('hangup');
+  // The conversation went to wrap-up with the call: the agent can record the outcome.
+  expect(await call(agent, 'wrapup:done', { taskId: offer.taskId, code: 'resolved' })).toMatchObject({ status: 'completed' });
+  // SIPp got our BYE and answered it: its scenario passes only then.
+  const run = await sipp;
+  expect(run.messages).toMatch(/^BYE sip:/m);
+  expect(run.code).toBe(0);
+}, 60_000);
+
+test('a caller who hangs up while waiting is recorded as abandoned, and the task leaves the queue', async () => {
+  // Nobody is ready: the call waits (greeting, music on hold) until the caller hangs up (BYE).
+  const run = await caller('uac-call.xml');
+  expect(run.code).toBe(0);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const metrics = await api<{ live: { waiting: number }; interval: { abandoned: number } }>(server.url, 'GET', '/api/supervisor/queues/general/metrics', undefined, admin);
+    if (metrics.body.interval.abandoned >= 1 && metrics.body.live.waiting === 0) break;
+    if (Date.now() > deadline) throw new Error(`not abandoned: ${JSON.stringify(metrics.body)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 60_000);
