@@ -272,7 +272,11 @@ export class CallService {
     const task = call.task;
     await this.end(taskId, 'hangup');
     if (CALL_CHANNELS.has(task.channel)) {
-      if (party.role === 'agent') await this.#deps.chat.agentEnd(party.agentId, taskId).catch(() => undefined);
+      if (party.role === 'agent') {
+        // The agent's app learns the conversation moved to wrap-up (its own chat:end would be acknowledged instead).
+        const status = await this.#deps.chat.agentEnd(party.agentId, taskId).catch(() => undefined);
+        if (status) this.#notify()?.toAgent(party.agentId, 'task:ended', { taskId, by: 'agent', status });
+      }
       else await this.#deps.chat.customerLeave(party.customerId, taskId).catch(() => undefined);
     }
     return { taskId };

@@ -173,7 +173,8 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     };
     if (this.#recordDir) {
       body.record = true;
-      body.filename = path.join(this.#recordDir, `${this.sessionId}-${publish.feedId}`);
+      // Relative to the room's rec_dir: Janus refuses an absolute filename when the room has one.
+      body.filename = `${this.sessionId}-${publish.feedId}`;
     }
     const { handle, reply } = await this.#joinWithRetry('janus.plugin.videoroom', publish.feedId, body, { type: 'offer', sdp: publish.offerSdp });
     if (!reply.jsep || reply.jsep.type !== 'answer') {

@@ -294,7 +294,10 @@ test('the agent hangs up: the call ends for everyone and its mixed recording las
   const deadlineVideo = Date.now() + WAIT;
   let videos: Rec[] = [];
   while (videos.filter((r) => r.state === 'ready').length < 2) {
-    if (Date.now() > deadlineVideo) throw new Error(`video recordings not ready: ${JSON.stringify(videos)}`);
+    if (Date.now() > deadlineVideo) {
+      const log = (await janus!.logTail(2000)).split('\n').filter((l) => /record/i.test(l));
+      throw new Error(`video recordings not ready: ${JSON.stringify(videos)}; Janus said:\n${log.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 300));
     videos = (await http<Rec[]>('GET', `/api/tasks/${taskId}/recordings`, undefined, adminToken)).filter((r) => r.kind === 'video');
   }

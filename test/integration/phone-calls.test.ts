@@ -93,8 +93,10 @@ test('a caller on a trunk waits in the queue, the agent answers in the softphone
   expect(answer.sdp).toMatch(/m=audio/);
 
   const ended = next<{ reason: string }>(agent, 'media:ended');
+  const wrapUp = next<{ status: string }>(agent, 'task:ended');
   await call(agent, 'media:hangup', { taskId: offer.taskId });
   expect((await ended).reason).toBe('hangup');
+  expect((await wrapUp).status).toBe('wrapup');
   // The conversation went to wrap-up with the call: the agent can record the outcome.
   expect(await call(agent, 'wrapup:done', { taskId: offer.taskId, code: 'resolved' })).toMatchObject({ status: 'completed' });
   // SIPp got our BYE and answered it: its scenario passes only then.
