@@ -126,7 +126,11 @@ export class CallService {
       const task = await this.#deps.chat.task(row.taskId);
       // A call on a task in progress may live on (another node holds it); the first join finds out (#call).
       if (task && task.status === 'assigned') continue;
-      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: 'task_ended' });
+      const waiting = task && (task.status === 'queued' || task.status === 'offered');
+      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: waiting ? 'media_lost' : 'task_ended' });
+      // A caller waiting with media (a phone call, a transferred call) was cut off with the process:
+      // nobody is on the line any more, so the task is abandoned rather than offered to an agent.
+      if (waiting) await this.#deps.chat.customerLeave(task.customerId, task.id).catch(() => undefined);
       ended++;
     }
     return { ended };
