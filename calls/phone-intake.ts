@@ -6,7 +6,9 @@
 import type { Logger } from '../lib/logger.js';
 import type { ChatService } from '../chat/chat-service.js';
 import type { CustomerDirectory } from '../chat/customer-directory.js';
-import type { InboundCall } from '../sip-bridge/index.js';
+import path from 'node:path';
+import { PROMPTS_DIR, type InboundCall } from '../sip-bridge/index.js';
+import { opusDurationMs } from '../sip-bridge/prompt-length.js';
 import type { CallService } from './call-service.js';
 
 export interface PhoneIntakeDeps {
@@ -16,13 +18,24 @@ export interface PhoneIntakeDeps {
   /** The queue a trunk's calls wait in. */
   queueFor: (trunkId: string, called: string | undefined) => string;
   logger: Logger;
+  /** How often a waiting caller hears their place in the queue (default 30 s). */
+  announceEveryMs?: number;
 }
 
 interface Waiting {
   call: InboundCall;
   customerId: string;
-  holdMusic?: string;
+  /** True until an agent answers or the caller goes. */
+  waiting: boolean;
+  /** The prompt or music playing now, to stop it when an agent answers. */
+  playing?: string;
+  /** Cuts the current pause short (answered, gone). */
+  wake?: () => void;
 }
+
+const DEFAULT_ANNOUNCE_EVERY_MS = 30_000;
+/** Announced as a number up to this place; beyond it, "more than ten callers ahead". */
+const SPOKEN_POSITIONS = 10;
 
 export class PhoneIntake {
   readonly #deps: PhoneIntakeDeps;
@@ -33,7 +46,7 @@ export class PhoneIntake {
     this.#deps = deps;
     deps.chat.observer.on('task:answered', (e) => {
       const w = this.#byTask.get(e.taskId);
-      if (w?.holdMusic) void w.call.stopPrompt(w.holdMusic).catch(() => undefined);
+      if (w) this.#stopWaiting(w);
     });
     // The agent (or the system) ended the conversation: the caller is hung up.
     deps.chat.observer.on('task:ended', (e) => {
@@ -55,22 +68,59 @@ export class PhoneIntake {
       text: caller.withheld ? 'Phone call (number withheld)' : `Phone call from ${caller.number ?? 'an unknown number'}`,
       displayName: label.slice(0, 80),
     });
-    const waiting: Waiting = { call, customerId: customer.id };
+    const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued' };
     this.#byTask.set(view.taskId, waiting);
     await this.#deps.calls.adoptPhoneCall(view.taskId, call.room);
-    call.on('ended', (reason) => void this.#callerGone(view.taskId, waiting, reason));
+    call.on('ended', (reason) => {
+      this.#stopWaiting(waiting);
+      void this.#callerGone(view.taskId, waiting, reason);
+    });
     this.#deps.logger.info('phone call queued', { taskId: view.taskId, trunk: call.trunkId, queueId, withheld: caller.withheld });
-    // Greeting, then music on hold until an agent answers (task:answered stops it).
-    try {
-      await call.playPrompt('greeting');
-      if (call.state !== 'ended' && view.status === 'queued') {
-        const id = await call.playPrompt('music-on-hold', { loop: true });
-        if (id) waiting.holdMusic = id;
-      }
-    } catch (err) {
+    void this.#entertain(view.taskId, waiting).catch((err: unknown) => {
       this.#deps.logger.warn('could not play the waiting prompts', { taskId: view.taskId, err });
-    }
+    });
   };
+
+  /** Greeting, then the caller's place in the queue and music on hold, again every so often. */
+  async #entertain(taskId: string, w: Waiting): Promise<void> {
+    await this.#say(w, ['greeting']);
+    while (w.waiting) {
+      const { position } = await this.#deps.chat.customerView(w.customerId, taskId);
+      if (position === null || !w.waiting) return;
+      await this.#say(w, position <= SPOKEN_POSITIONS ? ['position-prefix', `number-${position}`] : ['position-more']);
+      if (!w.waiting) return;
+      this.#deps.logger.info('position announced', { taskId, position });
+      w.playing = await w.call.playPrompt('music-on-hold', { loop: true });
+      await this.#pause(w, this.#deps.announceEveryMs ?? DEFAULT_ANNOUNCE_EVERY_MS);
+      if (w.playing) await w.call.stopPrompt(w.playing).catch(() => undefined);
+    }
+  }
+
+  /** Plays prompts one after another (Janus says nothing when a file ends; the files say how long they are). */
+  async #say(w: Waiting, prompts: string[]): Promise<void> {
+    for (const prompt of prompts) {
+      if (!w.waiting) return;
+      w.playing = await w.call.playPrompt(prompt);
+      await this.#pause(w, promptMs(prompt) + 150);
+    }
+  }
+
+  #pause(w: Waiting, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      w.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #stopWaiting(w: Waiting): void {
+    if (!w.waiting) return;
+    w.waiting = false;
+    w.wake?.();
+    if (w.playing && w.call.state !== 'ended') void w.call.stopPrompt(w.playing).catch(() => undefined);
+  }
 
   async #callerGone(taskId: string, w: Waiting, reason: string): Promise<void> {
     this.#byTask.delete(taskId);
@@ -85,7 +135,17 @@ export class PhoneIntake {
 
   /** Hangs up every phone call (shutdown); the bridge's own close does the same. */
   close(): void {
-    for (const w of this.#byTask.values()) w.call.hangup('shutdown');
+    for (const w of this.#byTask.values()) {
+      this.#stopWaiting(w);
+      w.call.hangup('shutdown');
+    }
     this.#byTask.clear();
   }
+}
+
+const promptLengths = new Map<string, number>();
+function promptMs(name: string): number {
+  let ms = promptLengths.get(name);
+  if (ms === undefined) promptLengths.set(name, (ms = opusDurationMs(path.join(PROMPTS_DIR, `${name}.opus`))));
+  return ms;
 }

@@ -117,3 +117,21 @@ test('a caller who hangs up while waiting is recorded as abandoned, and the task
     await new Promise((r) => setTimeout(r, 200));
   }
 }, 60_000);
+
+test('a waiting caller hears the greeting and their place in the queue, and is answered when an agent is free', async () => {
+  const sipp = caller('uac-wait-bye.xml');
+  // Nobody is ready yet: after the greeting the caller is told they are caller number 1.
+  const deadline = Date.now() + 20_000;
+  const announced = () => server.logs.some((l) => l.includes('"position announced"') && l.includes('"position":1'));
+  while (!announced()) {
+    if (Date.now() > deadline) throw new Error('no position announcement');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const agent = await readyAgent('Late Larry');
+  const offer = await next<Offer>(agent, 'offer');
+  expect(offer.channel).toBe('call');
+  await call(agent, 'offer:accept', { taskId: offer.taskId });
+  await call(agent, 'media:join', { taskId: offer.taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:hangup', { taskId: offer.taskId });
+  expect((await sipp).code).toBe(0);
+}, 60_000);
