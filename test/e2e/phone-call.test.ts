@@ -1,0 +1,177 @@
+// End to end, a phone call with real media: SIPp calls the SIP bridge over a trunk, talks (a 440 Hz
+// tone) and echoes back whatever audio it receives (-rtp_echo); the agent answers in the agent app in
+// Chromium, whose microphone plays a 1000 Hz tone. The agent hears the caller, and hears their own
+// tone come back over the phone leg, which proves audio went both ways: browser → Janus → SIPp. The agent's hang-up sends
+// the caller a BYE. Janus runs in a network namespace this test makes (as in call.test.ts).
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Page } from 'puppeteer-core';
+import { loadConfig } from '../../lib/config.js';
+import { createLogger } from '../../lib/logger.js';
+import { startMccs, type Mccs } from '../../app.js';
+import { createTestNetns, type TestNetns } from '../support/netns.js';
+import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
+import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser } from '../support/media-browser.js';
+import { runSipp } from '../support/sipp.js';
+
+declare const window: { __mccsCalls?: Map<string, { main?: unknown }>; __mccsMedia: { refOf(pc: unknown): string | null } };
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const WAIT = 20_000;
+const AGENT = { email: 'pat.phone@example.com', displayName: 'Pat Phone', password: 'agent-pass-123' };
+
+let root: string;
+let ns: TestNetns | undefined;
+let janus: JanusInNetns | undefined;
+let mccs: Mccs | undefined;
+let agent: MediaBrowser | undefined;
+let baseUrl: string;
+let sipPort: number;
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as net.AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+async function http<T>(method: string, route: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(baseUrl + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const sel = (id: string, extra = '') => `[data-testid="${id}"]${extra}`;
+async function click(page: Page, selector: string): Promise<void> {
+  await (await page.waitForSelector(selector, { visible: true, timeout: WAIT }))!.click();
+}
+async function fill(page: Page, selector: string, value: string): Promise<void> {
+  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
+  await el!.click({ clickCount: 3 });
+  await el!.type(value);
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'mccs-phone-e2e-'));
+  const dataDir = path.join(root, 'data');
+  const webRoot = path.join(root, 'web');
+  mkdirSync(dataDir);
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
+    { cwd: REPO },
+  );
+  ns = await createTestNetns();
+  janus = await startJanusInNetns(ns, { dataDir: path.join(root, 'janus') });
+  // The caller (SIPp) sends from the veth's host side, so Janus in the namespace can send RTP back.
+  const trunks = path.join(root, 'trunks.json');
+  writeFileSync(trunks, JSON.stringify([{ id: 'test-carrier', allow: [`${ns.hostIp}/32`], queueId: 'general' }]));
+  sipPort = await freePort();
+  const config = loadConfig({
+    MCCS_DATA_DIR: dataDir,
+    MCCS_HTTP_PORT: '0',
+    MCCS_HTTP_HOST: '127.0.0.1',
+    MCCS_WEB_ROOT: webRoot,
+    MCCS_JANUS: 'external',
+    MCCS_JANUS_WS_URL: janus.wsUrl,
+    MCCS_SIP_HOST: ns.hostIp,
+    MCCS_SIP_PORT: String(sipPort),
+    MCCS_SIP_TRUNKS_FILE: trunks,
+    MCCS_ADMIN_INITIAL_PASSWORD: 'admin-pass-123',
+    MCCS_PUBLIC_RATE_LIMIT: '10000',
+    MCCS_LOG_LEVEL: 'warn',
+  });
+  mccs = await startMccs(config, createLogger(config));
+  baseUrl = mccs.url.replace(/\/$/, '');
+  const first = await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-123' });
+  await http('POST', '/api/auth/password', { currentPassword: 'admin-pass-123', newPassword: 'admin-pass-456' }, first.token);
+  const admin = (await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-456' })).token;
+  await http('POST', '/api/admin/accounts', { ...AGENT, role: 'agent', chatCapacity: 2 }, admin);
+  const deadline = Date.now() + WAIT;
+  while (!JSON.stringify(await (await fetch(`${baseUrl}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
+    if (Date.now() > deadline) throw new Error('media never came up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  agent = await launchMediaBrowser({ toneHz: 1000, rootDir: root });
+  // What the caller says: a 440 Hz tone, G.711 µ-law, streamed by SIPp in a loop.
+  await promisify(execFile)('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(root, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
+}, 180_000);
+
+afterAll(async () => {
+  await agent?.close().catch(() => undefined);
+  await mccs?.close().catch(() => undefined);
+  await janus?.close().catch(() => undefined);
+  await ns?.destroy().catch(() => undefined);
+  if (root) rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+test('a phone caller is answered in the agent app and audio flows both ways over the phone leg', async () => {
+  const page = agent!.page;
+  await page.goto(`${baseUrl}/agent/`, { waitUntil: 'domcontentloaded' });
+  await fill(page, sel('agent-login-email'), AGENT.email);
+  await fill(page, sel('agent-login-password'), AGENT.password);
+  await click(page, sel('agent-login-submit'));
+  await page.waitForSelector(`${sel('agent-status')}:not([data-state="unknown"])`, { timeout: WAIT });
+  await click(page, sel('agent-ready'));
+  await page.waitForSelector(sel('agent-status', '[data-state="ready"]'), { timeout: WAIT });
+
+  const sipp = runSipp({
+    scenario: 'uac-talk-wait-bye.xml',
+    workDir: root,
+    target: { host: ns!.hostIp, port: sipPort },
+    localIp: ns!.hostIp,
+    sipPort: await freePort(),
+    mediaPort: await freePort(),
+    extraArgs: ['-rtp_echo'],
+    timeoutS: 40,
+  });
+  const offer = await page.waitForSelector(sel('offer-card', '[data-channel="call"]'), { timeout: WAIT });
+  const taskId = await offer!.evaluate((el) => (el as unknown as { getAttribute(n: string): string }).getAttribute('data-task-id'));
+  await click(page, sel('offer-accept'));
+
+  // The softphone joins the caller's room; the caller echoes what it hears, so the agent hears
+  // their own tone back, which only happens if audio reached the phone leg and came back.
+  const ref = (await (
+    await page.waitForFunction(
+      (t: string) => {
+        const pc = window.__mccsCalls?.get(t)?.main;
+        return pc ? window.__mccsMedia.refOf(pc) : null;
+      },
+      { timeout: WAIT, polling: 200 },
+      taskId,
+    )
+  ).jsonValue()) as string;
+  await waitForStats(page, (s) => (s.audio?.packetsReceived ?? 0) > 50 && (s.audio?.totalAudioEnergy ?? 0) > 0, WAIT, ref);
+  // The agent hears the caller's 440 Hz, and their own 1000 Hz echoed back by the phone.
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const [caller, echo] = await detectTones(page, ref, [440, 1000], 1_000);
+    if (caller!.db - caller!.floorDb >= 25 && echo!.db - echo!.floorDb >= 25) break;
+    if (Date.now() > deadline) throw new Error(`the agent did not hear both the caller and the echo: ${JSON.stringify({ caller, echo })}`);
+  }
+
+  await click(page, sel('call-hangup'));
+  const run = await sipp;
+  expect(run.messages).toMatch(/^BYE sip:/m);
+  expect(run.code).toBe(0);
+}, 120_000);
