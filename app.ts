@@ -165,7 +165,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     sip: config.sip,
     engine: media.engine,
     logger: logger.child({ component: 'sip' }),
-    intake: (queueFor) => new PhoneIntake({ chat, calls, customers, queueFor, logger: logger.child({ component: 'phone' }) }),
+    intake: (routingFor) => new PhoneIntake({ chat, calls, customers, routingFor, logger: logger.child({ component: 'phone' }) }),
   });
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;

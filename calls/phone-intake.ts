@@ -15,8 +15,8 @@ export interface PhoneIntakeDeps {
   chat: ChatService;
   calls: CallService;
   customers: CustomerDirectory;
-  /** The queue a trunk's calls wait in. */
-  queueFor: (trunkId: string, called: string | undefined) => string;
+  /** The queue a trunk's calls wait in, and its DTMF topic menu (digit → queue) if it has one. */
+  routingFor: (trunkId: string) => { queueId: string; menu?: Record<string, string>; menuPrompt?: string };
   logger: Logger;
   /** How often a waiting caller hears their place in the queue (default 30 s). */
   announceEveryMs?: number;
@@ -34,6 +34,8 @@ interface Waiting {
 }
 
 const DEFAULT_ANNOUNCE_EVERY_MS = 30_000;
+/** How long after the menu a caller has to press a digit before the trunk's own queue is used. */
+const MENU_ANSWER_MS = 6_000;
 /** Announced as a number up to this place; beyond it, "more than ten callers ahead". */
 const SPOKEN_POSITIONS = 10;
 
@@ -59,8 +61,11 @@ export class PhoneIntake {
     const { caller } = call;
     // A withheld number is never shown: the agent sees only that it was withheld.
     const label = caller.withheld ? 'Withheld number' : (caller.displayName ?? caller.number ?? 'Phone caller');
+    const routing = this.#deps.routingFor(call.trunkId);
+    // With a menu, the caller chooses the topic first; the task is made in the chosen queue.
+    const queueId = routing.menu ? await this.#askTopic(call, routing.menu, routing.queueId, routing.menuPrompt ?? 'menu') : routing.queueId;
+    if (call.state === 'ended') return;
     const customer = await this.#deps.customers.createVisitor(label.slice(0, 80));
-    const queueId = this.#deps.queueFor(call.trunkId, call.called);
     const view = await this.#deps.chat.startChat(customer.id, {
       queueId,
       channel: 'call',
@@ -76,14 +81,39 @@ export class PhoneIntake {
       void this.#callerGone(view.taskId, waiting, reason);
     });
     this.#deps.logger.info('phone call queued', { taskId: view.taskId, trunk: call.trunkId, queueId, withheld: caller.withheld });
-    void this.#entertain(view.taskId, waiting).catch((err: unknown) => {
+    void this.#entertain(view.taskId, waiting, !routing.menu).catch((err: unknown) => {
       this.#deps.logger.warn('could not play the waiting prompts', { taskId: view.taskId, err });
     });
   };
 
-  /** Greeting, then the caller's place in the queue and music on hold, again every so often. */
-  async #entertain(taskId: string, w: Waiting): Promise<void> {
-    await this.#say(w, ['greeting']);
+  /**
+   * Greeting and menu; resolves with the queue of the first digit the menu knows, or the trunk's
+   * queue when none comes in time. Digits the menu does not know are ignored.
+   */
+  async #askTopic(call: InboundCall, menu: Record<string, string>, fallback: string, menuPrompt: string): Promise<string> {
+    const w: Waiting = { call, customerId: '', waiting: true };
+    let chosen: string | undefined;
+    const onDigit = (digit: string): void => {
+      if (chosen || !menu[digit]) return;
+      chosen = menu[digit];
+      this.#stopWaiting(w);
+    };
+    call.on('digit', onDigit);
+    call.on('ended', () => this.#stopWaiting(w));
+    try {
+      await this.#say(w, ['greeting', menuPrompt]);
+      if (w.waiting) await this.#pause(w, MENU_ANSWER_MS);
+    } finally {
+      call.off('digit', onDigit);
+      this.#stopWaiting(w);
+    }
+    this.#deps.logger.info('topic chosen', { trunk: call.trunkId, queueId: chosen ?? fallback, byDigit: chosen !== undefined });
+    return chosen ?? fallback;
+  }
+
+  /** Greeting (unless the menu played it), then the caller's place in the queue and music on hold, again every so often. */
+  async #entertain(taskId: string, w: Waiting, greet: boolean): Promise<void> {
+    if (greet) await this.#say(w, ['greeting']);
     while (w.waiting) {
       const { position } = await this.#deps.chat.customerView(w.customerId, taskId);
       if (position === null || !w.waiting) return;
@@ -146,6 +176,6 @@ export class PhoneIntake {
 const promptLengths = new Map<string, number>();
 function promptMs(name: string): number {
   let ms = promptLengths.get(name);
-  if (ms === undefined) promptLengths.set(name, (ms = opusDurationMs(path.join(PROMPTS_DIR, `${name}.opus`))));
+  if (ms === undefined) promptLengths.set(name, (ms = opusDurationMs(path.isAbsolute(name) ? name : path.join(PROMPTS_DIR, `${name}.opus`))));
   return ms;
 }

@@ -8,15 +8,26 @@ import { SipBridge } from './bridge.js';
 import type { InboundCall } from './call.js';
 import { validateTrunks, type TrunkConfig } from './trunks.js';
 
-/** One trunk as written in MCCS_SIP_TRUNKS_FILE: a TrunkConfig plus the queue its calls wait in. */
-export type TrunkFileEntry = TrunkConfig & { queueId?: string };
+/**
+ * One trunk as written in MCCS_SIP_TRUNKS_FILE: a TrunkConfig, the queue its calls wait in, and
+ * optionally a DTMF menu (digit → queue) the caller answers after the greeting.
+ */
+export type TrunkFileEntry = TrunkConfig & { queueId?: string; menu?: Record<string, string>; menuPrompt?: string };
+
+/** Where a trunk's calls go: its queue, and the topic menu if it has one. */
+export interface TrunkRouting {
+  queueId: string;
+  menu?: Record<string, string>;
+  /** The recording that speaks the menu (a prompt name or an absolute path); default 'menu', which matches the seeded queues. */
+  menuPrompt?: string;
+}
 
 export interface StartSipOptions {
   sip: Config['sip'];
   engine: MediaEngine;
   logger: Logger;
   /** Builds what takes answered calls, given the trunk → queue mapping. */
-  intake: (queueFor: (trunkId: string, called: string | undefined) => string) => { onCall(call: InboundCall): Promise<void>; close(): void };
+  intake: (routingFor: (trunkId: string) => TrunkRouting) => { onCall(call: InboundCall): Promise<void>; close(): void };
 }
 
 export async function startSipBridge(opts: StartSipOptions): Promise<{ bridge: SipBridge; close(): Promise<void> } | null> {
@@ -28,10 +39,17 @@ export async function startSipBridge(opts: StartSipOptions): Promise<{ bridge: S
   } catch (err) {
     throw new TypeError(`MCCS_SIP_TRUNKS_FILE ${opts.sip.trunksFile}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const queues = new Map(entries.map((e) => [e.id, e.queueId ?? 'general']));
-  const trunks = entries.map(({ queueId: _queueId, ...trunk }) => trunk);
+  const routing = new Map<string, TrunkRouting>();
+  for (const e of entries) {
+    if (e.menu !== undefined) {
+      const bad = Object.entries(e.menu).find(([digit, queue]) => !/^[0-9*#]$/.test(digit) || typeof queue !== 'string' || !queue);
+      if (bad || typeof e.menu !== 'object') throw new TypeError(`MCCS_SIP_TRUNKS_FILE: trunk ${e.id}: menu must map single digits to queue ids`);
+    }
+    routing.set(e.id, { queueId: e.queueId ?? 'general', ...(e.menu ? { menu: e.menu } : {}), ...(e.menuPrompt ? { menuPrompt: e.menuPrompt } : {}) });
+  }
+  const trunks = entries.map(({ queueId: _queueId, menu: _menu, menuPrompt: _prompt, ...trunk }) => trunk);
   validateTrunks(trunks);
-  const intake = opts.intake((trunkId) => queues.get(trunkId) ?? 'general');
+  const intake = opts.intake((trunkId) => routing.get(trunkId) ?? { queueId: 'general' });
   const bridge = new SipBridge({
     engine: opts.engine,
     logger: opts.logger,

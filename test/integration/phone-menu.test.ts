@@ -1,0 +1,79 @@
+// The topic menu of a trunk: after the greeting the caller hears the menu and presses a digit (SIP
+// INFO); the call then waits in the chosen queue. SIPp presses 2 (technical); the agent is offered
+// the call in that queue and its hang-up BYEs the caller. Real Janus on loopback.
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { adminToken, createAgent, startTestServer, type TestServer } from '../support/server.js';
+import { call, connect, next, type AgentSocket } from '../support/sockets.js';
+import { runSipp } from '../support/sipp.js';
+import type { Offer } from '../../protocol/events.js';
+
+let server: TestServer;
+let workDir: string;
+let sipPort: number;
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as net.AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-menu-'));
+  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
+  const trunks = path.join(workDir, 'trunks.json');
+  writeFileSync(trunks, JSON.stringify([{ id: 'menu-trunk', allow: ['127.0.0.1/32'], queueId: 'general', menu: { '1': 'billing', '2': 'technical' } }]));
+  sipPort = await freePort();
+  server = await startTestServer({
+    MCCS_JANUS: 'auto',
+    MCCS_JANUS_WS_PORT: String(await freePort()),
+    MCCS_JANUS_RTP_PORTS: '26000-26999',
+    MCCS_SIP_PORT: String(sipPort),
+    MCCS_SIP_TRUNKS_FILE: trunks,
+  });
+  const deadline = Date.now() + 20_000;
+  while (!JSON.stringify(await (await fetch(`${server.url}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
+    if (Date.now() > deadline) throw new Error('media never came up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+test('the caller presses 2 in the menu and waits in the technical queue', async () => {
+  const admin = await adminToken(server.url);
+  const a = await createAgent(server.url, admin, { displayName: 'Tess Tech' });
+  const agent = await connect<AgentSocket>(server.url, '/agent', a.token);
+  try {
+    await next(agent, 'hello');
+    await call(agent, 'presence:set', { state: 'ready' });
+    const sipp = runSipp({ scenario: 'uac-menu-2.xml', workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 40 });
+    // The digit cuts the menu short: the call is offered in the queue it chose.
+    const offer = await next<Offer>(agent, 'offer', () => true, 30_000);
+    expect(offer).toMatchObject({ channel: 'call', queue: { id: 'technical' } });
+    expect(server.logs.some((l) => l.includes('"topic chosen"') && l.includes('"byDigit":true'))).toBe(true);
+    await call(agent, 'offer:accept', { taskId: offer.taskId });
+    await call(agent, 'media:hangup', { taskId: offer.taskId });
+    expect((await sipp).code).toBe(0);
+  } finally {
+    agent.close();
+  }
+}, 60_000);
