@@ -140,17 +140,20 @@ export class CallService {
    * A phone call (SIP bridge) brings its own room, with the caller already in it as a plain-RTP leg:
    * it becomes the task's call, which the agent joins on answer.
    */
-  adoptPhoneCall(taskId: string, room: MediaRoom): Promise<void> {
+  adoptPhoneCall(taskId: string, room: MediaRoom): Promise<{ recording: boolean }> {
     return this.#exclusive(taskId, async () => {
       const task = await this.#deps.chat.task(taskId);
       if (!task) throw new NotFoundError('conversation');
+      // The queue's recording policy applies from here (the caller has chosen the topic).
+      const recordDir = await this.#deps.recorder?.recordDirFor(task.queueId);
+      if (recordDir) await this.#media(() => room.startRecording(recordDir));
       const row: MediaSessionRow = {
         id: room.sessionId,
         taskId,
         video: false,
         nodeId: room.nodeId,
         state: 'active',
-        recording: false,
+        recording: recordDir !== undefined,
         startedBy: 'customer',
         startedAt: Date.now(),
         bridgedAt: null,
@@ -159,6 +162,7 @@ export class CallService {
       };
       await this.#sessions.insert(row);
       this.#adopt(row, task, room);
+      return { recording: row.recording };
     });
   }
 

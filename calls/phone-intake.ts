@@ -75,13 +75,13 @@ export class PhoneIntake {
     });
     const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued' };
     this.#byTask.set(view.taskId, waiting);
-    await this.#deps.calls.adoptPhoneCall(view.taskId, call.room);
+    const { recording } = await this.#deps.calls.adoptPhoneCall(view.taskId, call.room);
     call.on('ended', (reason) => {
       this.#stopWaiting(waiting);
       void this.#callerGone(view.taskId, waiting, reason);
     });
     this.#deps.logger.info('phone call queued', { taskId: view.taskId, trunk: call.trunkId, queueId, withheld: caller.withheld });
-    void this.#entertain(view.taskId, waiting, !routing.menu).catch((err: unknown) => {
+    void this.#entertain(view.taskId, waiting, !routing.menu, recording).catch((err: unknown) => {
       this.#deps.logger.warn('could not play the waiting prompts', { taskId: view.taskId, err });
     });
   };
@@ -111,8 +111,14 @@ export class PhoneIntake {
     return chosen ?? fallback;
   }
 
-  /** Greeting (unless the menu played it), then the caller's place in the queue and music on hold, again every so often. */
-  async #entertain(taskId: string, w: Waiting, greet: boolean): Promise<void> {
+  /** Greeting (unless the menu played it) and the recording notice, then the caller's place in the queue and music on hold, again every so often. */
+  async #entertain(taskId: string, w: Waiting, greet: boolean, recording: boolean): Promise<void> {
+    if (recording) {
+      // The caller is told the call is recorded even when an agent answers at once (then both hear it).
+      await w.call.playPrompt('recording-notice');
+      this.#deps.logger.info('recording notice played', { taskId });
+      await new Promise((resolve) => setTimeout(resolve, promptMs('recording-notice') + 150));
+    }
     if (greet) await this.#say(w, ['greeting']);
     while (w.waiting) {
       const { position } = await this.#deps.chat.customerView(w.customerId, taskId);

@@ -121,6 +121,8 @@ export interface MediaRoom extends TypedEmitter<RoomEvents> {
   playFile(file: { path: string; loop?: boolean; fileId?: string }): Promise<string>;
   /** Stops a file playFile started; one that already ended (or an unknown id) is ignored. */
   stopFile(fileId: string): Promise<void>;
+  /** Starts recording the main mix into `dir` now (a room made without recordDir, e.g. a phone call's). */
+  startRecording(dir: string): Promise<void>;
   /** Whether the media server still has the call's room (it is gone after the media server restarted). */
   exists(): Promise<boolean>;
   /** Files the media server wrote for this room (complete once destroy() has resolved). */

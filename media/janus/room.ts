@@ -55,7 +55,7 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
   readonly sessionId: string;
   readonly video: boolean;
   readonly #ctx: RoomNodeContext;
-  readonly #recordDir: string | undefined;
+  #recordDir: string | undefined;
   readonly #legs = new Map<string, Leg>();
   readonly #feeds = new Map<string, PluginHandle>();
   readonly #subscriptions = new Map<string, PluginHandle>();
@@ -229,6 +229,13 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     const handle = this.#subscriptions.get(subscriptionId);
     this.#subscriptions.delete(subscriptionId);
     await handle?.detach();
+  }
+
+  async startRecording(dir: string): Promise<void> {
+    this.#assertLive();
+    const control = await this.#ctx.control('janus.plugin.audiobridge');
+    await control.request({ request: 'enable_recording', room: this.#mixRoom('main'), record: true, record_file: path.join(dir, this.#mixFileName()) });
+    this.#recordDir = dir;
   }
 
   async exists(): Promise<boolean> {

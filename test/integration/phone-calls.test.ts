@@ -135,3 +135,31 @@ test('a waiting caller hears the greeting and their place in the queue, and is a
   await call(agent, 'media:hangup', { taskId: offer.taskId });
   expect((await sipp).code).toBe(0);
 }, 60_000);
+
+test('a queue that records calls records phone calls too: the caller is told, and the mix lasts as long as the call', async () => {
+  const trunkQueue = 'general';
+  expect((await api(server.url, 'PATCH', `/api/admin/queues/${trunkQueue}`, { recordCalls: true }, admin)).status).toBe(200);
+  try {
+    const agent = await readyAgent('Rec Rachel');
+    const sipp = caller('uac-talk-wait-bye.xml');
+    const offer = await next<Offer>(agent, 'offer');
+    await call(agent, 'offer:accept', { taskId: offer.taskId });
+    await call(agent, 'media:join', { taskId: offer.taskId, sdp: AUDIO_OFFER });
+    await new Promise((r) => setTimeout(r, 2_000)); // the caller talks
+    await call(agent, 'media:hangup', { taskId: offer.taskId });
+    expect((await sipp).code).toBe(0);
+    type Rec = { kind: string; state: string; durationMs: number | null; startedAt: number; endedAt: number };
+    const deadline = Date.now() + 15_000;
+    let audio: Rec | undefined;
+    while (audio?.state !== 'ready') {
+      if (Date.now() > deadline) throw new Error(`no recording: ${JSON.stringify(audio)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      audio = (await api<Rec[]>(server.url, 'GET', `/api/tasks/${offer.taskId}/recordings`, undefined, admin)).body.find((r) => r.kind === 'audio');
+    }
+    expect(audio.durationMs!).toBeGreaterThan(1_500);
+    expect(Math.abs(audio.durationMs! - (audio.endedAt - audio.startedAt))).toBeLessThan(1_000);
+    expect(server.logs.some((l) => l.includes('"recording notice played"') && l.includes(offer.taskId))).toBe(true);
+  } finally {
+    await api(server.url, 'PATCH', `/api/admin/queues/${trunkQueue}`, { recordCalls: false }, admin);
+  }
+}, 60_000);
