@@ -75,6 +75,8 @@ export interface QueueRow {
   businessHours: object | null;
   closedAction: 'refuse' | 'overflow' | 'wait';
   /** Calls (audio and video) of this queue are recorded, and the customer is told so. */
+  /** Agents on a call may still be offered this queue's chats. */
+  chatsDuringCalls: boolean;
   recordCalls: boolean;
   /** Days its recordings are kept; null: the configured default (MCCS_RECORDING_RETENTION_DAYS). */
   recordingRetentionDays: number | null;
@@ -102,6 +104,7 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     overflowQueueId: { type: 'varchar', length: 40, nullable: true, name: 'overflow_queue_id' },
     businessHours: { type: 'text', nullable: true, name: 'business_hours', transformer: jsonText<object | null>(null) },
     closedAction: { type: 'varchar', length: 16, default: 'wait', name: 'closed_action' },
+    chatsDuringCalls: { type: 'boolean', default: false, name: 'chats_during_calls' },
     recordCalls: { type: 'boolean', default: false, name: 'record_calls' },
     recordingRetentionDays: { type: 'integer', nullable: true, name: 'recording_retention_days' },
   },

@@ -101,6 +101,8 @@ export const QueueSettingsFields = {
   /** {"timeZone":"Europe/Helsinki","week":{"mon":[["09:00","17:00"]]},"closedDates":["2026-12-24"]} */
   businessHours: Nullable(Type.Object({}, { additionalProperties: true })),
   closedAction: Type.Union([Type.Literal('refuse'), Type.Literal('overflow'), Type.Literal('wait')]),
+  /** Agents on a call may still be offered this queue's chats (default false: a call excludes chats). */
+  chatsDuringCalls: Type.Boolean(),
   /** Record this queue's calls (mixed audio, and video feeds of video calls); customers are told before the call. */
   recordCalls: Type.Boolean(),
   /**

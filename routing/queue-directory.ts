@@ -40,6 +40,8 @@ export interface QueueSettings {
   overflowQueueId: string | null;
   businessHours: BusinessHours | null;
   closedAction: ClosedAction;
+  /** Agents on a call may still be offered this queue's chats (default: a call excludes chats). */
+  chatsDuringCalls: boolean;
   recordCalls: boolean;
   /** null: the configured default retention (MCCS_RECORDING_RETENTION_DAYS). */
   recordingRetentionDays: number | null;
@@ -70,6 +72,7 @@ const DEFAULT_SETTINGS: Omit<QueueSettings, 'name'> = {
   overflowQueueId: null,
   businessHours: null,
   closedAction: 'wait',
+  chatsDuringCalls: false,
   recordCalls: false,
   recordingRetentionDays: null,
 };
@@ -171,6 +174,7 @@ export class QueueDirectory {
     if (s.closedAction === 'overflow' && !s.overflowQueueId) {
       throw new DomainError('VALIDATION', 'closedAction "overflow" needs an overflowQueueId');
     }
+    if (typeof s.chatsDuringCalls !== 'boolean') throw new DomainError('VALIDATION', 'chatsDuringCalls: expected true or false');
     if (typeof s.recordCalls !== 'boolean') throw new DomainError('VALIDATION', 'recordCalls: expected true or false');
     const days = s.recordingRetentionDays;
     if (days !== null && !(Number.isInteger(days) && days >= 1 && days <= 36_500)) {
@@ -199,6 +203,7 @@ export class QueueDirectory {
       overflowQueueId: s.overflowQueueId,
       businessHours: s.businessHours,
       closedAction: s.closedAction,
+      chatsDuringCalls: s.chatsDuringCalls,
       recordCalls: s.recordCalls,
       recordingRetentionDays: s.recordingRetentionDays,
     };
@@ -233,6 +238,7 @@ function settingsOf(row: QueueRow): QueueSettings {
     overflowQueueId: row.overflowQueueId,
     businessHours: row.businessHours as BusinessHours | null,
     closedAction: row.closedAction,
+    chatsDuringCalls: row.chatsDuringCalls ?? false,
     recordCalls: row.recordCalls ?? false,
     recordingRetentionDays: row.recordingRetentionDays ?? null,
   };
@@ -252,5 +258,6 @@ export function routingQueueOf(row: QueueRow): RoutingQueue {
     linearOrder: s.linearOrder,
     weights: s.weights,
     preferredAgentSeconds: s.preferredAgentSeconds,
+    chatsDuringCalls: s.chatsDuringCalls,
   };
 }

@@ -312,3 +312,28 @@ test('staff see their colleagues’ presence for transfers; visitors and strange
   expect((await api(server.url, 'GET', '/api/staff/agents', undefined, v.token)).status).toBe(403);
   expect((await api(server.url, 'GET', '/api/staff/agents')).status).toBe(401);
 });
+
+test('a call excludes chats: a chat waits while the only agent is on a call, unless the queue allows chats during calls', async () => {
+  const { c, agent, taskId } = await answeredCall();
+  await call(c.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  await call(agent.socket, 'media:join', { taskId, sdp: AUDIO_OFFER });
+  const chatter = await customer('Chatty');
+  drain(agent.socket, 'offer');
+  const view = await call<CustomerChatView>(chatter.socket, 'chat:start', { queueId: 'general', text: 'Quick question', clientMsgId: msgId() });
+  expect(view.status).toBe('queued');
+  expect(view.position).toBe(1);
+  // Not offered to the agent on the call (an offer normally arrives within milliseconds).
+  await expect(next(agent.socket, 'offer', (o: Offer) => o.taskId === view.taskId, 1_500)).rejects.toThrow(/no "offer"/);
+  // The queue now allows chats during calls: the waiting chat is offered to the agent on the call.
+  const offered = next<Offer>(agent.socket, 'offer', (o) => o.taskId === view.taskId);
+  const patched = await api(server.url, 'PATCH', '/api/admin/queues/general', { chatsDuringCalls: true }, admin);
+  try {
+    expect(patched.status).toBe(200);
+    expect((await offered).channel).toBe('chat');
+  } finally {
+    await api(server.url, 'PATCH', '/api/admin/queues/general', { chatsDuringCalls: false }, admin);
+  }
+  await call(agent.socket, 'offer:reject', { taskId: view.taskId });
+  await call(chatter.socket, 'chat:leave', { taskId: view.taskId });
+  await call(agent.socket, 'media:hangup', { taskId });
+}, 30_000);

@@ -58,6 +58,7 @@ function queue(id: string, recordCalls: boolean, recordingRetentionDays: number 
     overflowQueueId: null,
     businessHours: null,
     closedAction: 'wait',
+    chatsDuringCalls: false,
     recordCalls,
     recordingRetentionDays,
   };
