@@ -237,6 +237,7 @@ export class CallService {
       call.publishing.delete(input.feedId);
       if (call.feeds.delete(input.feedId)) {
         this.#toParties(call.task, (to) => to !== party.role, 'media:feed-ended', { taskId: call.task.id, feedId: input.feedId });
+        for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:feed-ended', { taskId: call.task.id, feedId: input.feedId });
       }
       return { feedId: input.feedId };
     });
@@ -541,10 +542,14 @@ export class CallService {
       if (!feed) return;
       call.feeds.set(feedId, feed);
       this.#toParties(task, (to) => to !== feed.owner, 'media:feed', { taskId: task.id, ...feed });
+      // Invited agents watch too.
+      for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:feed', { taskId: task.id, ...feed });
     });
     room.on('feed:lost', (feedId) => {
       call.publishing.delete(feedId);
-      if (call.feeds.delete(feedId)) this.#toParties(task, () => true, 'media:feed-ended', { taskId: task.id, feedId });
+      if (!call.feeds.delete(feedId)) return;
+      this.#toParties(task, () => true, 'media:feed-ended', { taskId: task.id, feedId });
+      for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:feed-ended', { taskId: task.id, feedId });
     });
     return call;
   }
