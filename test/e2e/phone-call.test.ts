@@ -4,9 +4,7 @@
 // tone come back over the phone leg, which proves audio went both ways: browser → Janus → SIPp. The agent's hang-up sends
 // the caller a BYE. Janus runs in a network namespace this test makes (as in call.test.ts).
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +17,7 @@ import { createTestNetns, type TestNetns } from '../support/netns.js';
 import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
 import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser } from '../support/media-browser.js';
 import { runSipp } from '../support/sipp.js';
+import { freePort } from '../support/ports.js';
 
 declare const window: { __mccsCalls?: Map<string, { main?: unknown }>; __mccsMedia: { refOf(pc: unknown): string | null } };
 
@@ -34,22 +33,6 @@ let agent: MediaBrowser | undefined;
 let baseUrl: string;
 let sipPort: number;
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as net.AddressInfo;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 async function http<T>(method: string, route: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = {};

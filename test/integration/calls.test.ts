@@ -3,11 +3,11 @@
 // call always ends with its task. SDP offers are real Chromium offers (fixtures); media flow itself is
 // asserted by the browser tests, which run Janus in a network namespace.
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
 import { call, connect, drain, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ActiveCall, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 import type { Socket } from 'socket.io-client';
+import { freePort } from '../support/ports.js';
 
 const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
 const VIDEO_OFFER = readFileSync(new URL('../fixtures/chromium-video-offer.sdp', import.meta.url), 'utf8');
@@ -16,14 +16,6 @@ let server: TestServer;
 let admin: string;
 const sockets: Array<{ close(): unknown }> = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function customer(name = 'Casey'): Promise<{ socket: CustomerSocket; customerId: string }> {
   const v = await visitorToken(server.url, name);

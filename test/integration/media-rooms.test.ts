@@ -5,13 +5,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from '../../lib/logger.js';
 import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess, type MediaRoom } from '../../media/index.js';
 import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
+import { freePort } from '../support/ports.js';
 
 const silent = winston.createLogger({ silent: true }) as unknown as Logger;
 let dataDir: string;
@@ -21,16 +21,6 @@ let other: JanusEngine | undefined;
 const peers: RtpPeer[] = [];
 let room: MediaRoom | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
   const deadline = Date.now() + limitMs;

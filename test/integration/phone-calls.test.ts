@@ -3,15 +3,14 @@
 // caller's media room), and a hang-up on either side ends both the SIP dialog and the task. Real
 // Janus on loopback (plain RTP needs no ICE); the softphone's SDP is a real Chromium offer.
 import { execFileSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { adminToken, api, createAgent, startTestServer, type TestServer } from '../support/server.js';
 import { call, connect, next, type AgentSocket } from '../support/sockets.js';
 import { runSipp } from '../support/sipp.js';
 import type { MediaView, Offer } from '../../protocol/events.js';
+import { freePort } from '../support/ports.js';
 
 const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
 let server: TestServer;
@@ -20,22 +19,6 @@ let sipPort: number;
 let workDir: string;
 const sockets: Array<{ close(): unknown }> = [];
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as net.AddressInfo;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 async function readyAgent(name: string): Promise<AgentSocket> {
   const a = await createAgent(server.url, admin, { displayName: name });

@@ -2,36 +2,19 @@
 // INFO); the call then waits in the chosen queue. SIPp presses 2 (technical); the agent is offered
 // the call in that queue and its hang-up BYEs the caller. Real Janus on loopback.
 import { execFileSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { adminToken, createAgent, startTestServer, type TestServer } from '../support/server.js';
 import { call, connect, next, type AgentSocket } from '../support/sockets.js';
 import { runSipp } from '../support/sipp.js';
 import type { Offer } from '../../protocol/events.js';
+import { freePort } from '../support/ports.js';
 
 let server: TestServer;
 let workDir: string;
 let sipPort: number;
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as net.AddressInfo;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-menu-'));
