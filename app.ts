@@ -26,6 +26,19 @@ import { createIceServerIssuer } from './media/ice-servers.js';
 import { PhoneIntake } from './calls/phone-intake.js';
 import { startSipBridge } from './sip-bridge/start.js';
 import type { IceServer } from './protocol/events.js';
+import {
+  AdminCreditProvider,
+  CdrService,
+  CreditControl,
+  HmacWebhookProvider,
+  LedgerService,
+  PayoutService,
+  RatePlanService,
+  RefundService,
+  WalletService,
+} from './charging/index.js';
+import { TaskBilling } from './charging/task-billing.js';
+import { ChargingDesk } from './charging/desk.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -66,6 +79,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
       maxOpenChatsPerCustomer: 3,
       // The monitor is built just below; nothing asks before restore() finishes and the notifier is set.
       expectedWaitMs: (queueId, position): number | null => queueMonitor.expectedWaitMs(queueId, position),
+      // Billing is built once calls exist (it follows them too); no start is asked for before that.
+      priceGate: (input): Promise<{ budgetPerMinuteMinor: number } | null> => billing.priceGate(input),
       admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
     },
     logger.child({ component: 'chat' }),
@@ -107,6 +122,47 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const { ended } = await calls.restore();
   if (ended) logger.info('calls left open by the last run were closed', { ended });
 
+  const ledger = new LedgerService(db);
+  const wallets = new WalletService(db);
+  const ratePlans = new RatePlanService(db);
+  const creditControl = new CreditControl({ db, ledger, wallets, tickMs: config.charging.tickMs, sliceSeconds: config.charging.sliceSeconds });
+  creditControl.onListenerError = (event, err) => logger.error('charging listener failed', { event, err });
+  creditControl.on('error', (e) => logger.error('charging tick failed', { sessionId: e.sessionId, err: e.error }));
+  const cdrs = new CdrService(db);
+  const billing: TaskBilling = new TaskBilling({
+    chat,
+    calls,
+    plans: ratePlans,
+    wallets,
+    credit: creditControl,
+    cdrs,
+    accounts: db.getRepository(AccountEntity),
+    expectedWaitMs: (queueId, position) => queueMonitor.expectedWaitMs(queueId, position),
+    waitingCount: (queueId) => router.waitingCount(queueId),
+    // On Redis other processes run sessions too: only one whose checkpoints stopped is settled.
+    staleAfterMs: config.queueStore.kind === 'redis' ? 3 * config.charging.tickMs : null,
+    logger: logger.child({ component: 'charging' }),
+  });
+  const charged = await billing.restore(await db.getRepository(TaskEntity).findBy({ status: 'assigned' }));
+  if (charged.settled || charged.resumed) logger.info('charged sessions left open by the last run were settled', charged);
+  creditControl.startTimer();
+  const webhooks = new Map<string, HmacWebhookProvider>();
+  if (config.charging.paymentWebhookSecret) {
+    webhooks.set('psp', new HmacWebhookProvider({ id: 'psp', secret: config.charging.paymentWebhookSecret, ledger, wallets }));
+  }
+  const desk = new ChargingDesk({
+    billing,
+    plans: ratePlans,
+    wallets,
+    adminCredit: new AdminCreditProvider(ledger, wallets),
+    webhooks,
+    refunds: new RefundService(db, ledger),
+    payouts: new PayoutService(db, ledger),
+    cdrs,
+    accounts: db.getRepository(AccountEntity),
+    defaultCurrency: config.charging.defaultCurrency,
+  });
+
   const http = await buildHttpApp({
     config,
     logger,
@@ -119,6 +175,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     queueMonitor,
     media: { engine: media.engine, iceServers },
     recordings,
+    charging: desk,
     readiness: [
       {
         name: 'database',
@@ -161,6 +218,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   });
   chat.setNotifier(sockets.notifier);
   calls.setNotifier(sockets.notifier);
+  billing.setNotifier(sockets.notifier);
   const sip = await startSipBridge({
     sip: config.sip,
     engine: media.engine,
@@ -185,6 +243,9 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         await http.close().catch(() => undefined);
         chat.close();
         await calls.close();
+        // Open charged sessions stay open in the database: the next start settles them from their checkpoints.
+        creditControl.close();
+        billing.close();
         queueMonitor.close();
         router.close();
         await store.close();

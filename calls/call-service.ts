@@ -17,6 +17,7 @@ import {
 } from '../db/entities.js';
 import { DomainError, ForbiddenError, InvalidStateError, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { TypedEmitter } from '../lib/typed-emitter.js';
 import { MediaUnavailableError, type MediaEngine, type MediaRoom, type RecordingFile } from '../media/index.js';
 import type {
   ActiveCall,
@@ -48,6 +49,13 @@ export interface CallRecorder {
   /** After the room is destroyed: post-process and store what was recorded. Must not throw. */
   finalize(e: { mediaSessionId: string; taskId: string; queueId: string; files: RecordingFile[]; startedAt: number; endedAt: number }): Promise<void>;
 }
+
+/** Moments of a call that others count on (charging bills bridged time); listeners cannot break calls. */
+export type CallObserverEvents = {
+  /** Customer and agent are both connected: from here the call is billable. */
+  'call:bridged': [e: { taskId: string; mediaSessionId: string; at: number }];
+  'call:ended': [e: { taskId: string; mediaSessionId: string; at: number; reason: MediaEndReason }];
+};
 
 export interface CallServiceDeps {
   db: DataSource;
@@ -93,6 +101,7 @@ export class CallService {
   readonly #locks = new Map<string, Promise<unknown>>();
   #notifier: CallNotifier | null = null;
   #closed = false;
+  readonly observer = new TypedEmitter<CallObserverEvents>();
 
   constructor(deps: CallServiceDeps) {
     this.#deps = deps;
@@ -100,6 +109,7 @@ export class CallService {
     this.#sessions = deps.db.getRepository(MediaSessionEntity);
     this.#accounts = deps.db.getRepository(AccountEntity);
     this.#customers = deps.db.getRepository(CustomerEntity);
+    this.observer.onListenerError = (event, err) => this.#log.error('call observer failed', { event, err });
     deps.chat.observer.on('task:answered', (e) => {
       void this.#onAnswered(e.taskId).catch((err: unknown) => this.#log.error('starting the call of an answered task failed', { taskId: e.taskId, err }));
     });
@@ -107,7 +117,7 @@ export class CallService {
       void this.#onTransferred(e.taskId, e.fromAgentId, e.warm).catch((err: unknown) => this.#log.error('moving a call on transfer failed', { taskId: e.taskId, err }));
     });
     deps.chat.observer.on('task:ended', (e) => {
-      void this.end(e.taskId, e.by === 'system' ? 'media_lost' : 'task_ended');
+      void this.end(e.taskId, e.reason === 'balance_exhausted' ? 'balance_exhausted' : e.by === 'system' ? 'media_lost' : 'task_ended');
     });
   }
 
@@ -335,6 +345,7 @@ export class CallService {
       // Closed first: a crash after this leaves no open call; the room dies with its node or at destroy.
       const closed = await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: reason });
       if (!closed.affected) return;
+      this.observer.safeEmit('call:ended', { taskId, mediaSessionId: row.id, at: endedAt, reason });
       const task = call?.task ?? (await this.#deps.chat.task(taskId));
       const room = call?.room ?? (await this.#openRoom(row).catch(() => undefined));
       await room?.destroy();
@@ -610,6 +621,7 @@ export class CallService {
     // Billing counts from here: only time when both parties are connected is charged.
     call.row.bridgedAt = Date.now();
     await this.#sessions.update({ id: call.row.id, bridgedAt: IsNull() }, { bridgedAt: call.row.bridgedAt }).catch(() => undefined);
+    this.observer.safeEmit('call:bridged', { taskId: call.task.id, mediaSessionId: call.row.id, at: call.row.bridgedAt });
   }
 
   #legLost(call: LiveCall, legId: string, reason: string): void {

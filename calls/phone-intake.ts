@@ -69,6 +69,7 @@ export class PhoneIntake {
     const view = await this.#deps.chat.startChat(customer.id, {
       queueId,
       channel: 'call',
+      viaPhone: true,
       clientMsgId: `sip${call.id.replace(/-/g, '')}`,
       text: caller.withheld ? 'Phone call (number withheld)' : `Phone call from ${caller.number ?? 'an unknown number'}`,
       displayName: label.slice(0, 80),

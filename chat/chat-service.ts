@@ -14,6 +14,7 @@ import {
   type MessageRow,
   type QueueRow,
   type TaskChannel,
+  type TaskEndReason,
   type TaskRow,
 } from '../db/entities.js';
 import { DomainError, InvalidStateError, NotFoundError } from '../lib/errors.js';
@@ -45,6 +46,21 @@ export interface ChatServiceOptions {
   maxOpenChatsPerCustomer: number;
   /** Expected wait at a place in a queue, ms; null when unknown. Sent to waiting customers with their position. */
   expectedWaitMs?: (queueId: string, position: number) => number | null;
+  /**
+   * Charging's say before a task is made: refuses a start that did not agree to a charged topic's price
+   * or that the customer's balance cannot pay (throws), otherwise the most the customer pays per minute
+   * (null: free). Without it nothing is charged.
+   */
+  priceGate?: (input: PriceGateInput) => Promise<{ budgetPerMinuteMinor: number } | null>;
+}
+
+export interface PriceGateInput {
+  customerId: string;
+  queueId: string;
+  channel: TaskChannel;
+  /** A phone call through a SIP trunk: the caller could not see or agree to a price. */
+  viaPhone: boolean;
+  price?: { maxPerMinuteMinor: number; currency: string };
 }
 
 /** What happened to tasks, for monitoring (queue metrics, charging); listeners cannot break chat. */
@@ -53,7 +69,7 @@ export type ChatObserverEvents = {
   'task:answered': [e: { taskId: string; queueId: string; agentId: string; at: number; waitMs: number }];
   'task:abandoned': [e: { taskId: string; queueId: string; at: number; waitMs: number }];
   /** The conversation ended (agent, customer, or the system); wrap-up follows, or the task went back to its queue. */
-  'task:ended': [e: { taskId: string; queueId: string; customerId: string; agentId: string; at: number; by: 'agent' | 'customer' | 'system' }];
+  'task:ended': [e: { taskId: string; queueId: string; customerId: string; agentId: string; at: number; by: 'agent' | 'customer' | 'system'; reason?: TaskEndReason }];
   /** The agent handed the task on (cold transfer): it waits again; its call, if any, stays up. */
   'task:transferred': [e: { taskId: string; fromAgentId: string; queueId: string; toAgentId: string | null; warm: boolean; at: number }];
   /** Wrap-up finished: the agent's work on the task is over. */
@@ -123,7 +139,15 @@ export class ChatService {
    */
   async startChat(
     customerId: string,
-    input: { queueId: string; text?: string; clientMsgId: string; displayName?: string; channel?: TaskChannel },
+    input: {
+      queueId: string;
+      text?: string;
+      clientMsgId: string;
+      displayName?: string;
+      channel?: TaskChannel;
+      price?: { maxPerMinuteMinor: number; currency: string };
+      viaPhone?: boolean;
+    },
   ): Promise<CustomerChatView> {
     const channel = input.channel ?? 'chat';
     const text = input.text ?? (channel === 'video' ? 'Video call' : channel === 'call' ? 'Audio call' : undefined);
@@ -140,6 +164,7 @@ export class ChatService {
     const queue = await this.#queues.findOneBy({ id: await this.opts.admit(input.queueId, now) });
     if (!queue) throw new NotFoundError(`topic ${input.queueId}`);
     const customer = await this.#customer(customerId);
+    const charged = await this.opts.priceGate?.({ customerId, queueId: queue.id, channel, viaPhone: input.viaPhone === true, price: input.price });
     const name = input.displayName?.trim() || customer.displayName || 'Visitor';
     // The customer's previous agent is offered the chat first (for as long as the queue says).
     const previous = await this.#tasks.findOne({
@@ -163,7 +188,13 @@ export class ChatService {
       wrapUpCode: null,
       wrapUpNotes: null,
       completedAt: null,
-      requirements: previous?.agentId ? { preferredAgentId: previous.agentId } : null,
+      requirements:
+        previous?.agentId || charged
+          ? {
+              ...(previous?.agentId ? { preferredAgentId: previous.agentId } : {}),
+              ...(charged ? { budgetPerMinuteMinor: charged.budgetPerMinuteMinor } : {}),
+            }
+          : null,
       callbackNumber: null,
       callbackRequestedAt: null,
     };
@@ -251,7 +282,14 @@ export class ChatService {
     const account = await this.#accounts.findOneByOrFail({ id: agentId });
     const held = await this.#tasks.find({ where: { agentId, status: In(['assigned', 'wrapup']) }, order: { acceptedAt: 'ASC' } });
     await this.router.agentConnected(
-      { id: agentId, displayName: account.displayName, skills: account.skills, chatCapacity: account.chatCapacity },
+      {
+        id: agentId,
+        displayName: account.displayName,
+        skills: account.skills,
+        chatCapacity: account.chatCapacity,
+        // Routing keeps agents priced above a customer's budget away from the task.
+        pricePerMinuteMinor: account.pricePerMinuteMinor ?? null,
+      },
       held.map((t) => t.id),
     );
     const tasks = await Promise.all(held.map((t) => this.#agentView(t)));
@@ -356,6 +394,25 @@ export class ChatService {
   }
 
   /**
+   * The system ends a conversation in progress (charging cut it off when the paid time ran out): both
+   * sides are told why, the agent wraps up as after any end.
+   */
+  async endBySystem(taskId: string, reason: TaskEndReason, notice: string): Promise<boolean> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (!task?.agentId || task.status !== 'assigned') return false;
+    const now = Date.now();
+    if (!(await this.#transition(taskId, ['assigned'], { status: 'wrapup', endedAt: now, endReason: reason }))) return false;
+    await this.#systemMessage(task, notice);
+    this.#notify()?.toCustomer(task.customerId, 'chat:ended', { taskId, by: 'system', reason });
+    this.#notify()?.toAgent(task.agentId, 'task:ended', { taskId, by: 'system', status: 'wrapup', reason });
+    this.#emitEnded(task, task.agentId, now, 'system', reason);
+    this.#scheduleWrapUpEnd({ ...task, status: 'wrapup', endedAt: now });
+    void this.#sendPresence(task.agentId);
+    this.logger.info('conversation ended by the system', { taskId, reason });
+    return true;
+  }
+
+  /**
    * Cold transfer: the task waits again, in `queueId` (default its own) and offered first to
    * `toAgentId` when that agent is free (otherwise to the queue's next agent). It keeps its original
    * arrival time, so it does not go to the back. The transferring agent's slot is free at once.
@@ -409,8 +466,8 @@ export class ChatService {
     return this.#notifier;
   }
 
-  #emitEnded(task: TaskRow, agentId: string, at: number, by: 'agent' | 'customer' | 'system'): void {
-    this.observer.safeEmit('task:ended', { taskId: task.id, queueId: task.queueId, customerId: task.customerId, agentId, at, by });
+  #emitEnded(task: TaskRow, agentId: string, at: number, by: 'agent' | 'customer' | 'system', reason?: TaskEndReason): void {
+    this.observer.safeEmit('task:ended', { taskId: task.id, queueId: task.queueId, customerId: task.customerId, agentId, at, by, ...(reason ? { reason } : {}) });
   }
 
   /** Conditional state change: true only when the task was in one of `from` (so races lose cleanly). */

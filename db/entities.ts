@@ -1,6 +1,7 @@
 // Entities as EntitySchema (no decorators), so the same definitions work under tsc, ts-jest and any
 // bundler. Times are epoch milliseconds in BIGINT columns: exact, and the same on SQLite and PostgreSQL.
 import { EntitySchema, type ValueTransformer } from 'typeorm';
+import { CHARGING_ENTITIES } from './charging-entities.js';
 
 /** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
 const epochMs: ValueTransformer = {
@@ -30,6 +31,10 @@ export interface AccountRow {
   skills: SkillLevel[];
   languages: string[];
   chatCapacity: number;
+  /** The agent's own price per minute in the rate plan's currency (within its bounds); null: the plan's price. */
+  pricePerMinuteMinor?: number | null;
+  /** The agent's share in basis points, overriding the rate plan's default; null: the plan's. */
+  revenueShareBps?: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -47,6 +52,8 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     skills: { type: 'text', transformer: jsonText<SkillLevel[]>([]) },
     languages: { type: 'text', transformer: jsonText<string[]>([]) },
     chatCapacity: { type: 'integer', name: 'chat_capacity' },
+    pricePerMinuteMinor: { type: 'integer', nullable: true, name: 'price_per_minute_minor' },
+    revenueShareBps: { type: 'integer', nullable: true, name: 'revenue_share_bps' },
     createdAt: { ...timeColumn(), name: 'created_at' },
     updatedAt: { ...timeColumn(), name: 'updated_at' },
   },
@@ -127,7 +134,8 @@ export const CustomerEntity = new EntitySchema<CustomerRow>({
 });
 
 export type TaskStatus = 'queued' | 'offered' | 'assigned' | 'wrapup' | 'completed' | 'abandoned';
-export type TaskEndReason = 'agent_ended' | 'customer_left' | 'abandoned' | 'system';
+/** balance_exhausted: the customer's paid time ran out (charging cut the conversation off). */
+export type TaskEndReason = 'agent_ended' | 'customer_left' | 'abandoned' | 'system' | 'balance_exhausted';
 
 export type TaskChannel = 'chat' | 'call' | 'video';
 
@@ -321,4 +329,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES];

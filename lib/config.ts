@@ -75,6 +75,17 @@ export const ConfigSchema = Type.Object({
     /** Days a recording is kept when its queue sets no retention of its own. */
     retentionDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
   }),
+  /** Online charging (charging/): prepaid reservations and their clock. */
+  charging: Type.Object({
+    /** How often open sessions record their bridged time and top up their reservation, ms. */
+    tickMs: Type.Integer({ minimum: 50, maximum: 60_000 }),
+    /** The paid time one reservation covers (a Diameter credit-control slice), seconds. */
+    sliceSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
+    /** Currency of a wallet opened before anything was paid into it (ISO 4217). */
+    defaultCurrency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    /** HMAC secret of the signed payment webhook (`POST /api/payments/psp/webhook`); empty: no such provider. */
+    paymentWebhookSecret: Type.String(),
+  }),
   /** ICE servers for browsers (NAT traversal); TURN credentials are short-lived (coturn use-auth-secret). */
   ice: Type.Object({
     stunUrls: Type.Array(StunUrl),
@@ -129,6 +140,10 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_JANUS_RTP_PORTS', path: 'janus.rtpPortRange', kind: 'string' },
   { name: 'MCCS_RECORDINGS_DIR', path: 'recordings.dir', kind: 'string' },
   { name: 'MCCS_RECORDING_RETENTION_DAYS', path: 'recordings.retentionDays', kind: 'int' },
+  { name: 'MCCS_CHARGING_TICK_MS', path: 'charging.tickMs', kind: 'int' },
+  { name: 'MCCS_CHARGING_SLICE_SECONDS', path: 'charging.sliceSeconds', kind: 'int' },
+  { name: 'MCCS_CURRENCY', path: 'charging.defaultCurrency', kind: 'string' },
+  { name: 'MCCS_PAYMENT_WEBHOOK_SECRET', path: 'charging.paymentWebhookSecret', kind: 'string', secret: true },
   { name: 'MCCS_STUN_URLS', path: 'ice.stunUrls', kind: 'list' },
   { name: 'MCCS_TURN_URLS', path: 'ice.turnUrls', kind: 'list' },
   { name: 'MCCS_TURN_SECRET', path: 'ice.turnSecret', kind: 'string', secret: true },
@@ -228,6 +243,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       rtpPortRange: '20000-40000',
     },
     recordings: { dir: path.join(dataDir, 'recordings'), retentionDays: 90 },
+    charging: { tickMs: 5000, sliceSeconds: 300, defaultCurrency: 'EUR', paymentWebhookSecret: '' },
     ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
     log: { level: 'info', format: 'auto' },
   };

@@ -37,8 +37,26 @@ export interface QueueInfo {
 
 // ---- /customer namespace ------------------------------------------------------------------
 
+/**
+ * The customer's agreement to a charged topic's price (from its quote): at most this much per minute,
+ * in this currency. Agents priced above it are not offered the task.
+ */
+export const PriceAgreement = Type.Object(
+  {
+    maxPerMinuteMinor: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ChatStartPayload = Type.Object(
-  { queueId: Id, text: MessageText, clientMsgId: ClientMsgId, displayName: Type.Optional(Type.String({ maxLength: 80 })) },
+  {
+    queueId: Id,
+    text: MessageText,
+    clientMsgId: ClientMsgId,
+    displayName: Type.Optional(Type.String({ maxLength: 80 })),
+    price: Type.Optional(PriceAgreement),
+  },
   { additionalProperties: false },
 );
 export const ChatSendPayload = Type.Object(
@@ -59,9 +77,23 @@ export const CallStartPayload = Type.Object(
     /** What the call is about; shown with the offer. Optional: a caller may just press "Call". */
     text: Type.Optional(MessageText),
     displayName: Type.Optional(Type.String({ maxLength: 80 })),
+    price: Type.Optional(PriceAgreement),
   },
   { additionalProperties: false },
 );
+
+/** What a charged conversation costs, as the customer agreed it and the agent's price set it. */
+export interface ChargeView {
+  currency: string;
+  perMinuteMinor: number;
+  sessionFeeMinor: number;
+}
+
+/** Paid time is running out: `secondsLeft` of bridged time remain, and the balance pays for no more. */
+export interface ChargingWarning {
+  taskId: string;
+  secondsLeft: number;
+}
 
 export interface CustomerChatView {
   taskId: string;
@@ -91,7 +123,11 @@ export interface CustomerServerToClient extends MediaServerToClient {
   'chat:message': (m: ChatMessage) => void;
   'chat:queued': (e: { taskId: string; position: number; expectedWaitMs?: number | null }) => void;
   'chat:assigned': (e: { taskId: string; agentName: string }) => void;
-  'chat:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system' }) => void;
+  /** `reason` when the system ended it: `balance_exhausted` (paid time ran out), `system`. */
+  'chat:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system'; reason?: string }) => void;
+  /** The conversation is charged from now on (the agent answered): the price that applies. */
+  'charging:started': (e: { taskId: string; charge: ChargeView }) => void;
+  'charging:warning': (e: ChargingWarning) => void;
   /** An event the server could not answer through an acknowledgement (none was given). */
   'event:error': (e: { event: string; error: WireError }) => void;
 }
@@ -171,7 +207,9 @@ export interface AgentServerToClient extends MediaServerToClient, AgentMediaServ
   'offer:revoked': (e: { taskId: string; reason: 'timeout' | 'taken' | 'abandoned' | 'not_ready' }) => void;
   presence: (s: AgentStatus) => void;
   'chat:message': (m: ChatMessage) => void;
-  'task:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system'; status: TaskStatus }) => void;
+  'task:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system'; status: TaskStatus; reason?: string }) => void;
+  /** The customer's paid time is about to run out: the conversation will be cut off. */
+  'charging:warning': (e: ChargingWarning) => void;
   'event:error': (e: { event: string; error: WireError }) => void;
 }
 
@@ -222,7 +260,8 @@ export interface MediaView {
   feeds: MediaFeed[];
 }
 
-export type MediaEndReason = 'hangup' | 'task_ended' | 'media_lost' | 'media_unavailable' | 'transferred';
+/** balance_exhausted: the customer's paid time ran out. */
+export type MediaEndReason = 'hangup' | 'task_ended' | 'media_lost' | 'media_unavailable' | 'transferred' | 'balance_exhausted';
 
 export const MediaInvitePayload = Type.Object({ taskId: Id, agentId: Id }, { additionalProperties: false });
 

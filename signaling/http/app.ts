@@ -19,6 +19,8 @@ import { registerTaskRoutes } from './task-routes.js';
 import { registerMediaRoutes, type MediaRouteDeps } from './media-routes.js';
 import { registerStaffRoutes } from './staff-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
+import { registerChargingRoutes } from './charging-routes.js';
+import type { ChargingDesk } from '../../charging/desk.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -47,6 +49,8 @@ export interface HttpDeps {
   media: MediaRouteDeps['media'];
   /** Call recordings; without it the recording routes are not registered. */
   recordings?: RecordingService;
+  /** Charging; without it the charging routes are not registered. */
+  charging?: ChargingDesk;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -113,6 +117,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerMediaRoutes(app, deps);
   registerStaffRoutes(app, deps);
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
+  if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

@@ -1,74 +1,20 @@
 // Two server processes share PostgreSQL and Redis: a customer connected to node A is served by an
 // agent connected to node B, and the chat flows across. Needs the build (`npm run build`).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { startNode, stopNode, type NodeProcess } from '../support/node-process.js';
 import { createTempDatabase, type TempDatabase } from '../support/postgres.js';
 import { ADMIN_FIRST_PASSWORD, TOKEN_SECRET, adminToken, createAgent, visitorToken } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ChatMessage, CustomerChatView, Offer } from '../../protocol/events.js';
 
-const MAIN = path.resolve('dist/main.js');
 const REDIS_URL = process.env.MCCS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-interface Node {
-  url: string;
-  proc: ChildProcess;
-  output: string[];
-  dataDir: string;
-}
-
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mccs-node-'));
-  const output: string[] = [];
-  const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env, MCCS_HTTP_PORT: String(port), MCCS_HTTP_HOST: '127.0.0.1', MCCS_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (d: Buffer) => output.push(String(d)));
-  proc.stderr!.on('data', (d: Buffer) => output.push(String(d)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (proc.exitCode !== null) throw new Error(`node exited (${proc.exitCode}):\n${output.join('')}`);
-    const ready = await fetch(url + '/readyz').then((r) => r.ok, () => false);
-    if (ready) return { url, proc, output, dataDir };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`node did not become ready:\n${output.join('')}`);
-}
-
-async function stopNode(node: Node): Promise<void> {
-  if (node.proc.exitCode === null) {
-    const exited = new Promise((r) => node.proc.once('exit', r));
-    node.proc.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(node.dataDir, { recursive: true, force: true });
-}
-
 let db: TempDatabase;
-let a: Node;
-let b: Node;
+let a: NodeProcess;
+let b: NodeProcess;
 const sockets: Array<{ close(): unknown }> = [];
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` before this test`);
   db = await createTempDatabase();
   const shared = {
     MCCS_DATABASE_URL: db.url,
@@ -86,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of sockets.splice(0)) s.close();
-  await Promise.all([a, b].filter(Boolean).map(stopNode));
+  await Promise.all([a, b].filter(Boolean).map((n) => stopNode(n)));
   await db?.drop();
 });
 

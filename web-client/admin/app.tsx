@@ -6,6 +6,7 @@ import { ApiError, api, describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
 import { Notice } from '../shared/ui';
 import { LiveCalls } from './live-calls';
+import { ChargingSection } from './charging';
 import { formatSkills, parseLanguages, parseSkills } from './skills';
 
 const SESSION_KEY = 'mccs.admin';
@@ -149,6 +150,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
         onCreated={(a) => setAccounts((list) => [...(list ?? []).filter((x) => x.id !== a.id), a])}
         onError={failed}
       />
+      <ChargingSection token={token} queues={queues} onError={failed} />
     </main>
   );
 }

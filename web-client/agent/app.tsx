@@ -20,6 +20,7 @@ import { CallPanel, StartCallButtons, describeCallEnd, useCallBook, useRinger } 
 import { newClientMsgId } from '../shared/ids';
 import { connect, isAuthError, request } from '../shared/socket';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
+import { EarningsCard } from './earnings';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -125,6 +126,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   const [reason, setReason] = useState(NOT_READY_REASONS[0]!);
   const [presenceBusy, setPresenceBusy] = useState(false);
   const [answering, setAnswering] = useState<Set<string>>(new Set());
+  /** Bumped when a conversation is completed, so the earnings card reloads. */
+  const [earningsKey, setEarningsKey] = useState(0);
   // The latest lists, for socket handlers (registered once) that must read before they update.
   const tasksRef = useRef<TaskState[]>(tasks);
   tasksRef.current = tasks;
@@ -281,6 +284,10 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
         ),
       );
     });
+    socket.on('charging:warning', (e) => {
+      const t = tasksRef.current.find((x) => x.taskId === e.taskId);
+      note('warn', `${t?.customerName ?? 'The customer'} has about ${e.secondsLeft} s of paid time left.`);
+    });
     socket.on('task:ended', (e) => {
       if (e.status === 'queued') {
         // Transferred: the conversation waits for its next agent; it is no longer ours.
@@ -290,6 +297,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       calls.close(e.taskId, 'task_ended');
       const t = tasksRef.current.find((x) => x.taskId === e.taskId);
       if (t && e.by === 'customer') note('info', `${t.customerName} left the chat. Please complete the wrap-up.`);
+      if (t && e.reason === 'balance_exhausted') note('warn', `${t.customerName}'s prepaid balance ran out: the conversation has ended.`);
+      if (e.status === 'completed' || e.status === 'wrapup') setEarningsKey((k) => k + 1);
       patchTask(e.taskId, (x) => ({ ...x, status: e.status, endedBy: e.by }));
     });
     return () => {
@@ -469,6 +478,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
               </label>
             </div>
           </section>
+
+          <EarningsCard token={props.session.token} refreshKey={earningsKey} />
 
           {(invites.length > 0 || guestCalls.length > 0) && (
             <section aria-labelledby="guest-title" data-testid="guest-calls">

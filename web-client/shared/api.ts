@@ -18,7 +18,7 @@ interface ErrorBody {
   requestId?: unknown;
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string | null): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, token?: string | null): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;

@@ -482,6 +482,8 @@ export function describeCallEnd(reason: CallCloseReason): string | null {
       return 'Calls are not available right now. Please try again later.';
     case 'transferred':
       return 'The call was transferred.';
+    case 'balance_exhausted':
+      return 'The call has ended: the prepaid balance ran out.';
     case 'task_ended':
     case 'left':
       return null;

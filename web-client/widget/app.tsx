@@ -19,6 +19,8 @@ import { newClientMsgId } from '../shared/ids';
 import { AckError, connect, isAuthError, request } from '../shared/socket';
 import { load, save } from '../shared/storage';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
+import { describePrice } from '../shared/money';
+import { PricePanel, usePricing } from './pricing';
 
 type CustomerSocket = Socket<CustomerServerToClient, CustomerClientToServer>;
 
@@ -88,6 +90,10 @@ export function WidgetApp() {
   // conversation
   const [chat, setChat] = useState<CustomerChatView | null>(null);
   const [endedBy, setEndedBy] = useState<'agent' | 'customer' | 'system' | null>(null);
+  const [endReason, setEndReason] = useState<string | null>(null);
+  /** The price of the conversation in progress, once an agent answered a charged one. */
+  const [charge, setCharge] = useState<string | null>(null);
+  const [chargeWarning, setChargeWarning] = useState<string | null>(null);
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
@@ -232,10 +238,19 @@ export function WidgetApp() {
         if (text) setCallNote({ kind: 'warn', text });
       }
     });
+    socket.on('charging:started', (e) => {
+      if (e.taskId === taskIdRef.current) setCharge(describePrice(e.charge));
+    });
+    socket.on('charging:warning', (e) => {
+      if (e.taskId !== taskIdRef.current) return;
+      setChargeWarning(`Your balance pays for about ${e.secondsLeft} more seconds; the conversation stops then.`);
+    });
     socket.on('chat:ended', (e) => {
       calls.close(e.taskId, 'task_ended');
       if (e.taskId !== taskIdRef.current) return;
       setEndedBy(e.by);
+      setEndReason(e.reason ?? null);
+      setChargeWarning(null);
       setChat((c) =>
         c && c.taskId === e.taskId && !ENDED.includes(c.status)
           ? { ...c, status: e.by === 'customer' ? 'abandoned' : 'completed', position: null }
@@ -279,6 +294,9 @@ export function WidgetApp() {
   function started(view: CustomerChatView) {
     startIdRef.current = null;
     setEndedBy(null);
+    setEndReason(null);
+    setCharge(null);
+    setChargeWarning(null);
     setChat(null);
     setCallNote(null);
     applyView(view);
@@ -298,11 +316,13 @@ export function WidgetApp() {
       const socket = await ensureSocket(displayName);
       // The same clientMsgId for a retry of the same text, so a lost ack cannot start two chats.
       if (!startIdRef.current || startIdRef.current.text !== text) startIdRef.current = { id: newClientMsgId(), text };
+      const price = pricing.agreementFor('chat');
       const view = await request(socket, 'chat:start', {
         queueId,
         text,
         clientMsgId: startIdRef.current.id,
         ...(displayName ? { displayName } : {}),
+        ...(price ? { price } : {}),
       });
       started(view);
     } catch (err) {
@@ -326,12 +346,14 @@ export function WidgetApp() {
       const socket = await ensureSocket(displayName);
       const key = `${video ? 'video' : 'audio'}|${text}`;
       if (!startIdRef.current || startIdRef.current.text !== key) startIdRef.current = { id: newClientMsgId(), text: key };
+      const price = pricing.agreementFor(video ? 'video' : 'call');
       const view = await request(socket, 'call:start', {
         queueId,
         video,
         clientMsgId: startIdRef.current.id,
         ...(text ? { text } : {}),
         ...(displayName ? { displayName } : {}),
+        ...(price ? { price } : {}),
       });
       persist({ callTaskId: view.taskId, callVideo: video });
       started(view);
@@ -424,6 +446,7 @@ export function WidgetApp() {
 
   function newChat() {
     forgetTask();
+    pricing.reloadWallet();
     setChat(null);
     setEndedBy(null);
     setDraft('');
@@ -433,6 +456,8 @@ export function WidgetApp() {
     loadQueues(); // topics may have changed since the page was opened
   }
 
+  const pricing = usePricing(queueId, sessionRef.current?.token ?? null);
+  const mustAgree = pricing.charged && !pricing.agreed;
   const topic = chat && queues?.find((q) => q.id === chat.queueId);
   const ended = chat !== null && (endedBy !== null || ENDED.includes(chat.status));
   const call = chat ? calls.get(chat.taskId) : null;
@@ -511,6 +536,7 @@ export function WidgetApp() {
               ))}
             </div>
           </fieldset>
+          <PricePanel pricing={pricing} />
           <div class="field">
             <label for="w-first">
               Your message <span class="hint">(optional for a call)</span>
@@ -524,7 +550,7 @@ export function WidgetApp() {
               data-testid="widget-first-message"
             />
           </div>
-          <button type="submit" disabled={starting || !queueId || !firstText.trim()} data-testid="widget-start">
+          <button type="submit" disabled={starting || !queueId || !firstText.trim() || mustAgree} data-testid="widget-start">
             {starting && startingCall === null ? 'Starting…' : 'Start chat'}
           </button>
           <p class="muted small" style={{ margin: '0.75rem 0 0.4rem' }}>
@@ -532,7 +558,7 @@ export function WidgetApp() {
           </p>
           <StartCallButtons
             busy={starting}
-            disabled={!queueId}
+            disabled={!queueId || mustAgree}
             onStart={(video) => void startCall(video)}
             note={startingCall !== null ? 'Starting the call…' : undefined}
           />
@@ -551,7 +577,9 @@ export function WidgetApp() {
               {ended
                 ? endedBy === 'customer'
                   ? 'You left the chat.'
-                  : 'The chat has ended.'
+                  : endReason === 'balance_exhausted'
+                    ? 'Your balance has run out: the conversation has ended.'
+                    : 'The chat has ended.'
                 : chat.status === 'assigned'
                   ? `Connected to ${chat.agentName ?? 'an agent'}`
                   : chat.position
@@ -562,6 +590,16 @@ export function WidgetApp() {
             </span>
           </div>
 
+          {charge && !ended && (
+            <p class="muted small" data-testid="widget-charge">
+              Charged at {charge} while you are connected.
+            </p>
+          )}
+          {chargeWarning && !ended && (
+            <Notice kind="warn" testId="widget-charge-warning">
+              {chargeWarning}
+            </Notice>
+          )}
           {callNote && (
             <Notice kind={callNote.kind} testId="widget-call-note" onDismiss={() => setCallNote(null)}>
               {callNote.text}
