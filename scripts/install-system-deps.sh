@@ -9,7 +9,7 @@
 #   iproute2    `ss`, to see which ports are in use
 set -euo pipefail
 
-PACKAGES=(janus janus-tools sip-tester chromium ffmpeg sox espeak-ng iproute2)
+PACKAGES=(janus janus-tools sip-tester chromium ffmpeg sox espeak-ng iproute2 kamailio)
 
 if [[ $(id -u) -eq 0 ]]; then
   SUDO=()

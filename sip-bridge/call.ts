@@ -1,147 +1,25 @@
-// One answered phone call as the rest of the server sees it: who called whom on which trunk, the
-// media room the caller sits in, DTMF digits, hold, and one 'ended' event whatever ends the call.
-import { TypedEmitter } from '../lib/typed-emitter.js';
-import type { MediaRoom } from '../media/index.js';
-import type { ServerDialog, EndReason } from './dialog.js';
+// A phone call that came in on a trunk: who called (identity, privacy) and which number they dialled.
 import type { CallerIdentity } from './message.js';
-import type { G711 } from './sdp.js';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PhoneCall, type PhoneCallEvents, type PhoneCallInit } from './phone-call.js';
 
-/**
- * The prompts shipped in sip-bridge/prompts (Ogg/Opus, made by make-prompts.sh). The build does not
- * copy them into dist/, so from dist/sip-bridge the source folder is used.
- */
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const PROMPTS_DIR = [path.join(here, 'prompts'), path.join(here, '..', '..', 'sip-bridge', 'prompts')].find((d) => existsSync(d)) ?? path.join(here, 'prompts');
+export { PROMPTS_DIR } from './phone-call.js';
+export type InboundCallEvents = PhoneCallEvents;
 
-/** What playing a prompt needs from a room; JanusRoom has it (proposed for MediaRoom). */
-interface FilePlayer {
-  playFile(file: { path: string; loop?: boolean; fileId?: string }): Promise<string>;
-  stopFile(fileId: string): Promise<void>;
-}
-
-function canPlay(room: MediaRoom): room is MediaRoom & FilePlayer {
-  const r = room as Partial<FilePlayer>;
-  return typeof r.playFile === 'function' && typeof r.stopFile === 'function';
-}
-
-export type InboundCallEvents = {
-  /** A DTMF digit (0-9, *, #, A-D) and how it came (SIP INFO for now; RFC 4733 is not reported by the media server). */
-  digit: [digit: string, via: 'info'];
-  /** The caller put the call on hold (true) or resumed it (false); their leg is muted in the mix while held. */
-  hold: [held: boolean];
-  /** Exactly once; the room is destroyed by then (unless `keepRoom` was asked for). */
-  ended: [reason: EndReason];
-};
-
-export interface InboundCallInit {
-  id: string;
-  dialog: ServerDialog;
-  trunkId: string;
+export interface InboundCallInit extends PhoneCallInit {
   caller: CallerIdentity;
   called: string | undefined;
-  room: MediaRoom;
-  legId: string;
-  codec: G711;
-  promptsDir?: string;
-  hangup: (reason: EndReason) => Promise<void>;
 }
 
-export class InboundCall extends TypedEmitter<InboundCallEvents> {
-  /** Our id for the call; also the media room's session id. */
-  readonly id: string;
-  /** The SIP Call-ID (for logs and operators). */
-  readonly sipCallId: string;
-  readonly trunkId: string;
+export class InboundCall extends PhoneCall {
+  readonly direction = 'inbound' as const;
   readonly caller: CallerIdentity;
   /** The number the caller dialled (Request-URI user part). */
   readonly called: string | undefined;
-  /** The room the caller's RTP leg is in; an agent joins it to talk to the caller. */
-  readonly room: MediaRoom;
-  /** The caller's leg id in the room. */
-  readonly legId: string;
-  readonly codec: G711;
-  readonly answeredAt = Date.now();
-  /** Resolves with the reason once the call has ended. */
-  readonly ended: Promise<EndReason>;
-  #endReason: EndReason | undefined;
-  #held = false;
-  readonly #hangup: (reason: EndReason) => Promise<void>;
-  readonly #promptsDir: string;
-  #resolveEnded!: (r: EndReason) => void;
 
   /** @private Built by SipBridge. */
   constructor(init: InboundCallInit) {
-    super();
-    this.id = init.id;
-    this.sipCallId = init.dialog.callId;
-    this.trunkId = init.trunkId;
+    super(init);
     this.caller = init.caller;
     this.called = init.called;
-    this.room = init.room;
-    this.legId = init.legId;
-    this.codec = init.codec;
-    this.#hangup = init.hangup;
-    this.#promptsDir = init.promptsDir ?? PROMPTS_DIR;
-    this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
-  }
-
-  get state(): 'answered' | 'ended' {
-    return this.#endReason ? 'ended' : 'answered';
-  }
-
-  get endReason(): EndReason | undefined {
-    return this.#endReason;
-  }
-
-  get onHold(): boolean {
-    return this.#held;
-  }
-
-  /** Ends the call from our side (BYE) and destroys its room. Idempotent. */
-  hangup(reason: EndReason = 'local_hangup'): Promise<void> {
-    return this.#hangup(reason);
-  }
-
-  /**
-   * Plays a prompt into the call's room (everyone in the room hears it): a name from the prompts folder
-   * ('greeting', 'music-on-hold', 'number-3') or an absolute path to an Ogg/Opus file the media
-   * server can read. Resolves with an id for stopPrompt once it plays.
-   */
-  async playPrompt(prompt: string, opts: { loop?: boolean } = {}): Promise<string> {
-    if (!canPlay(this.room)) throw new Error('this media engine cannot play announcements');
-    const file = path.isAbsolute(prompt) ? prompt : path.join(this.#promptsDir, `${prompt}.opus`);
-    return this.room.playFile({ path: file, loop: opts.loop ?? false });
-  }
-
-  async stopPrompt(id: string): Promise<void> {
-    if (canPlay(this.room)) await this.room.stopFile(id);
-  }
-
-  /** Convenience for `on('ended', …)`. */
-  onEnded(listener: (reason: EndReason) => void): this {
-    return this.on('ended', listener);
-  }
-
-  /** @private */
-  _digit(d: string): void {
-    if (!this.#endReason) this.safeEmit('digit', d, 'info');
-  }
-
-  /** @private */
-  _hold(held: boolean): void {
-    if (this.#held === held || this.#endReason) return;
-    this.#held = held;
-    this.safeEmit('hold', held);
-  }
-
-  /** @private */
-  _ended(reason: EndReason): void {
-    if (this.#endReason) return;
-    this.#endReason = reason;
-    this.#resolveEnded(reason);
-    this.safeEmit('ended', reason);
   }
 }

@@ -1,7 +1,11 @@
 // The SIP bridge's public surface; other folders import from here only.
-export { SipBridge, type SipBridgeOptions, type SipBridgeEvents, type DialogSummary } from './bridge.js';
-export { InboundCall, PROMPTS_DIR, type InboundCallEvents } from './call.js';
+export { SipBridge, DialError, type SipBridgeOptions, type SipBridgeEvents, type DialogSummary, type DialOptions, type TrunkStatus } from './bridge.js';
+export { InboundCall, type InboundCallEvents } from './call.js';
+export { OutboundCall } from './outbound-call.js';
+export { PhoneCall, PROMPTS_DIR, type PhoneCallEvents } from './phone-call.js';
 export { DEFAULT_TIMERS, type DialogTimers, type EndReason } from './dialog.js';
 export type { CallerIdentity } from './message.js';
-export type { TrunkConfig } from './trunks.js';
+export type { RegistrationStatus } from './registration.js';
+export type { ReachabilityStatus } from './keepalive.js';
+export type { TrunkConfig, TrunkRegistrationConfig, TrunkKeepAliveConfig } from './trunks.js';
 export { validateTrunks } from './trunks.js';

@@ -83,6 +83,9 @@ declare module 'sip' {
     hostname?: string;
     udp?: boolean;
     tcp?: boolean;
+    /** TLS server (and client) options; the TLS listener is on tls_port (default 5061). */
+    tls?: { key: string | Buffer; cert: string | Buffer; [option: string]: unknown };
+    tls_port?: number;
     rport?: boolean;
     maxBytesHeaders?: number;
     maxContentLength?: number;

@@ -1,7 +1,32 @@
-// Inbound trunks: who may send us calls (source-address allow list and/or digest credentials) and how
-// many (concurrent calls, call set-ups per second). Pure logic, no sockets: the bridge asks
+// Trunks: who may send us calls (source-address allow list and/or digest credentials), how many
+// (concurrent calls, call set-ups per second), and for the outbound side where our requests go
+// (registrar, keep-alive target, calls we place). Pure logic, no sockets: the bridge asks
 // `TrunkTable.classify()` for each new INVITE and `TrunkLimiter` for admission.
 import net from 'node:net';
+import { sipUri } from './uac.js';
+
+/** Outbound registration of our Contact at the provider (RFC 3261 §10). */
+export interface TrunkRegistrationConfig {
+  /** The registrar: a SIP URI (sip:, sips:, ;transport=tcp) or host:port. Also where calls go without `target`. */
+  registrar: string;
+  username: string;
+  password: string;
+  /** Answer only challenges of this realm; default: whatever realm the registrar names. */
+  realm?: string;
+  /** Registration lifetime we ask for, seconds. Default 3600. */
+  expires?: number;
+  /** User part of the Contact we register (the provider sends calls to it). Default: username. */
+  contactUser?: string;
+}
+
+/** OPTIONS pings that tell whether the trunk answers at all. */
+export interface TrunkKeepAliveConfig {
+  /** Whom to ping: a SIP URI or host:port. Default: the trunk's target (or registrar). */
+  target?: string;
+  intervalSeconds: number;
+  /** Consecutive failures (no answer, 408, 5xx-6xx other than 405) before the trunk is down. Default 2. */
+  failuresBeforeDown?: number;
+}
 
 export interface TrunkConfig {
   /** Our name for the trunk (shown on calls and in logs). */
@@ -14,6 +39,15 @@ export interface TrunkConfig {
   maxConcurrent?: number;
   /** New calls per second on the trunk; more → 503 with Retry-After. Default unlimited. */
   maxCallsPerSecond?: number;
+  /** Where calls we place go (SipBridge.dial): a SIP URI or host:port. Default: the registrar. */
+  target?: string;
+  register?: TrunkRegistrationConfig;
+  keepAlive?: TrunkKeepAliveConfig;
+}
+
+/** Where a trunk's outbound requests go, if anywhere. */
+export function outboundTarget(t: TrunkConfig): string | undefined {
+  return t.target ?? t.register?.registrar;
 }
 
 /** Throws TypeError on a config that cannot work, so a mistake fails at start, not on the first call. */
@@ -23,7 +57,33 @@ export function validateTrunks(trunks: TrunkConfig[]): void {
     if (!t.id) throw new TypeError('a SIP trunk needs an id');
     if (ids.has(t.id)) throw new TypeError(`SIP trunk id ${t.id} is used twice`);
     ids.add(t.id);
-    if (!t.allow?.length && !t.auth) throw new TypeError(`SIP trunk ${t.id} has neither an allow list nor credentials: it would accept anyone`);
+    if (!t.allow?.length && !t.auth && !outboundTarget(t)) {
+      throw new TypeError(`SIP trunk ${t.id} has no allow list, no credentials and no outbound target: it would accept anyone`);
+    }
+    const uri = (what: string, v: string): void => {
+      try {
+        sipUri(v);
+      } catch {
+        throw new TypeError(`SIP trunk ${t.id}: ${what} is not a SIP URI or host:port: ${v}`);
+      }
+    };
+    if (t.target !== undefined) uri('target', t.target);
+    if (t.register) {
+      uri('register.registrar', t.register.registrar);
+      if (!t.register.username || !t.register.password) throw new TypeError(`SIP trunk ${t.id}: register needs a username and a password`);
+      const e = t.register.expires;
+      if (e !== undefined && (!Number.isInteger(e) || e < 60)) throw new TypeError(`SIP trunk ${t.id}: register.expires must be at least 60 seconds`);
+    }
+    if (t.keepAlive) {
+      const k = t.keepAlive;
+      const target = k.target ?? outboundTarget(t);
+      if (!target) throw new TypeError(`SIP trunk ${t.id}: keepAlive needs a target (or the trunk's target/registrar)`);
+      uri('keepAlive.target', target);
+      if (!(k.intervalSeconds > 0)) throw new TypeError(`SIP trunk ${t.id}: keepAlive.intervalSeconds must be positive`);
+      if (k.failuresBeforeDown !== undefined && !(Number.isInteger(k.failuresBeforeDown) && k.failuresBeforeDown > 0)) {
+        throw new TypeError(`SIP trunk ${t.id}: keepAlive.failuresBeforeDown must be a positive integer`);
+      }
+    }
     for (const c of t.allow ?? []) parseCidr(c);
     if (t.auth && (!t.auth.username || !t.auth.password)) throw new TypeError(`SIP trunk ${t.id}: credentials need a username and a password`);
     for (const k of ['maxConcurrent', 'maxCallsPerSecond'] as const) {
@@ -74,6 +134,10 @@ export class TrunkTable {
 
   get trunks(): TrunkConfig[] {
     return this.#trunks.map((t) => t.trunk);
+  }
+
+  get(id: string): TrunkConfig | undefined {
+    return this.#trunks.find((t) => t.trunk.id === id)?.trunk;
   }
 
   /** Which trunk a request from `sourceIp` may belong to. */

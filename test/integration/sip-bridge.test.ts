@@ -4,9 +4,10 @@
 // every test no dialog is left and every ended call ended exactly once.
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import winston from 'winston';
@@ -65,14 +66,14 @@ interface Started {
 
 async function startBridge(
   trunks: TrunkConfig[],
-  opts: { engine?: MediaEngine; onCall?: (c: InboundCall) => void; timers?: Partial<DialogTimers> } = {},
+  opts: { engine?: MediaEngine; onCall?: (c: InboundCall) => void; timers?: Partial<DialogTimers>; tcp?: boolean } = {},
 ): Promise<Started> {
   const port = await freePort();
   const onCall = jest.fn((call: InboundCall) => {
     calls.push(call);
     opts.onCall?.(call);
   });
-  bridge = new SipBridge({ engine: opts.engine ?? engine, logger: bridgeLog, listen: { host: '127.0.0.1', port, tcp: false }, trunks, onCall, ...(opts.timers ? { timers: opts.timers } : {}) });
+  bridge = new SipBridge({ engine: opts.engine ?? engine, logger: bridgeLog, listen: { host: '127.0.0.1', port, tcp: opts.tcp ?? false }, trunks, onCall, ...(opts.timers ? { timers: opts.timers } : {}) });
   bridge.on('dialog:ended', (s) => summaries.push(s));
   return { bridge, port, onCall };
 }
@@ -310,4 +311,93 @@ it('survives garbage, truncated and oversized datagrams and answers OPTIONS', as
   expect(replies.join('\n')).toMatch(/Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO/);
   sock.close();
   expect(b.dialogCount).toBe(0);
+}, 30_000);
+
+it('keeps a call up through garbage, truncated, bad-header and oversized messages on UDP and TCP, and answers OPTIONS on both', async () => {
+  let live: InboundCall | undefined;
+  const { port, bridge: b } = await startBridge([carrier], { tcp: true, onCall: (c) => (live = c) });
+  const caller = sipp(port, 'uac-wait-bye.xml');
+  await until('call up', () => live?.state === 'answered');
+  const options = (via: string, branch: string) =>
+    [`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/${via};branch=${branch}`, 'From: <sip:probe@127.0.0.1>;tag=p1', `To: <sip:127.0.0.1:${port}>`, `Call-ID: ${branch}`, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+  const big = 'v=0\r\n' + 'a=x:' + 'y'.repeat(20_000) + '\r\n';
+  const junk = (via: string): Array<string | Buffer> => [
+    Buffer.from([0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 0xff]),
+    // Truncated: the headers never end.
+    `INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/${via};branch=z9hG4bKtr\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nCall-`,
+    // Headers the parser cannot read, or that say nothing.
+    `INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: ???\r\nFrom: <<<\r\nCSeq: abc\r\nContent-Length: 0\r\n\r\n`,
+    // A body over MAX_BODY (16 KB) → 413.
+    [`INVITE sip:big@127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/${via};branch=z9hG4bKbig${via.slice(0, 3)}`, 'From: <sip:a@127.0.0.1>;tag=big', `To: <sip:big@127.0.0.1:${port}>`, `Call-ID: big-${via.slice(0, 3)}`, 'CSeq: 1 INVITE', 'Contact: <sip:a@127.0.0.1:9>', 'Max-Forwards: 70', 'Content-Type: application/sdp', `Content-Length: ${big.length}`, '', big].join('\r\n'),
+  ];
+
+  // UDP: every datagram on its own.
+  const udp = dgram.createSocket('udp4');
+  const udpReplies: string[] = [];
+  udp.on('message', (m) => udpReplies.push(m.toString()));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  const up = (udp.address() as net.AddressInfo).port;
+  for (const m of junk(`UDP 127.0.0.1:${up}`)) await new Promise<void>((r) => udp.send(m, port, '127.0.0.1', () => r()));
+  udp.send(options(`UDP 127.0.0.1:${up};rport`, 'z9hG4bKudpopt'), port, '127.0.0.1');
+  await until('UDP OPTIONS answered', () => udpReplies.some((r) => r.startsWith('SIP/2.0 200')), 3000);
+  expect(udpReplies.join('\n')).toMatch(/SIP\/2.0 413/);
+  udp.close();
+
+  // TCP: each message on a connection of its own (garbage may make the stack drop a connection), then OPTIONS.
+  const tcpSend = async (text: string | Buffer, expect?: RegExp): Promise<string> => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => (got += d.toString()));
+    sock.on('error', () => undefined);
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const lp = sock.localPort!;
+    sock.write(typeof text === 'string' ? text.replace(/TCP 127\.0\.0\.1:0/g, `TCP 127.0.0.1:${lp}`) : text);
+    if (expect) await until(`TCP answer ${expect}`, () => expect.test(got), 3000);
+    else await new Promise((r) => setTimeout(r, 200));
+    sock.destroy();
+    return got;
+  };
+  const [garbage, truncated, badHeaders, oversized] = junk('TCP 127.0.0.1:0');
+  await tcpSend(garbage!);
+  await tcpSend(truncated!);
+  await tcpSend(badHeaders!);
+  await tcpSend(oversized!, /SIP\/2.0 413/);
+  await tcpSend(options('TCP 127.0.0.1:0', 'z9hG4bKtcpopt'), /SIP\/2.0 200 OK[\s\S]*Allow: INVITE/);
+
+  // The call in progress never noticed.
+  expect(live!.state).toBe('answered');
+  expect(b.dialogCount).toBe(1);
+  await live!.hangup();
+  expectOk(await caller);
+  expect(live!.endReason).toBe('local_hangup');
+}, 30_000);
+
+it('listens on TLS with a configured certificate and answers OPTIONS there', async () => {
+  const key = path.join(workDir, 'tls-key.pem');
+  const cert = path.join(workDir, 'tls-cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const port = await freePort();
+  const tlsPort = await freePort();
+  bridge = new SipBridge({
+    engine,
+    logger: bridgeLog,
+    listen: { host: '127.0.0.1', port, tcp: false, tls: { port: tlsPort, key: await readFile(key), cert: await readFile(cert) } },
+    trunks: [carrier],
+    onCall: () => undefined,
+  });
+  const pem = await readFile(cert);
+  const sock = tls.connect({ host: '127.0.0.1', port: tlsPort, ca: pem, servername: 'localhost', checkServerIdentity: () => undefined });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('secureConnect', () => resolve());
+    sock.once('error', reject);
+  });
+  expect(sock.authorized).toBe(true);
+  let got = '';
+  sock.on('data', (d: Buffer) => (got += d.toString()));
+  sock.write(
+    [`OPTIONS sip:127.0.0.1:${tlsPort};transport=tls SIP/2.0`, `Via: SIP/2.0/TLS 127.0.0.1:${sock.localPort};branch=z9hG4bKtls1`, 'From: <sip:probe@127.0.0.1>;tag=t1', `To: <sip:127.0.0.1:${tlsPort}>`, 'Call-ID: tls-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n'),
+  );
+  await until('OPTIONS answered over TLS', () => /^SIP\/2.0 200 OK/.test(got), 3000);
+  expect(got).toMatch(/Allow: INVITE/);
+  sock.destroy();
 }, 30_000);

@@ -1,12 +1,13 @@
 // Runs SIPp (Debian package sip-tester) as the far end of a SIP test: one call of a scenario file
-// from test/fixtures/sipp, in a scratch folder (where a scenario finds tone.wav for rtp_stream),
-// with the SIP messages it saw kept for assertions.
+// from test/sip (uac-*: SIPp calls us; uas-*: SIPp answers what we send), in a scratch folder
+// (where a scenario finds tone.wav for rtp_stream), with the SIP messages it saw kept for assertions.
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SIPP_FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sipp');
+export const SIPP_SCENARIOS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'sip');
 
 export interface SippRun {
   code: number | null;
@@ -19,7 +20,8 @@ export interface SippOptions {
   scenario: string;
   /** Folder for logs and scenario copies; tone.wav lives here. */
   workDir: string;
-  target: { host: string; port: number };
+  /** Whom SIPp calls; none for a uas-* scenario (SIPp waits for our requests). */
+  target?: { host: string; port: number };
   localIp?: string;
   sipPort: number;
   mediaPort: number;
@@ -28,10 +30,12 @@ export interface SippOptions {
   replace?: Record<string, string>;
   extraArgs?: string[];
   timeoutS?: number;
+  /** Calls (transactions for REGISTER/OPTIONS scenarios) to run before SIPp exits. Default 1. */
+  calls?: number;
 }
 
 export async function runSipp(o: SippOptions): Promise<SippRun> {
-  let scenario = path.join(SIPP_FIXTURES, o.scenario);
+  let scenario = path.join(SIPP_SCENARIOS, o.scenario);
   if (o.replace) {
     let text = await readFile(scenario, 'utf8');
     for (const [k, v] of Object.entries(o.replace)) text = text.split(k).join(v);
@@ -40,9 +44,9 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   }
   const messageFile = path.join(o.workDir, `${o.sipPort}-messages.log`);
   const args = [
-    `${o.target.host}:${o.target.port}`,
+    ...(o.target ? [`${o.target.host}:${o.target.port}`] : []),
     '-sf', scenario,
-    '-m', '1',
+    '-m', String(o.calls ?? 1),
     '-l', '1',
     '-i', o.localIp ?? '127.0.0.1',
     '-mi', o.localIp ?? '127.0.0.1',
@@ -61,4 +65,19 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const messages = await readFile(messageFile, 'utf8').catch(() => '');
   return { code, messages, stderr };
+}
+
+/** Resolves once a SIPp UAS has bound its SIP port (UDP), so requests sent to it are not lost. */
+export async function sippListening(port: number, host = '127.0.0.1', limitMs = 5000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const bound = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind(port, host, () => s.close(() => resolve(false)));
+    });
+    if (bound) return;
+    if (Date.now() > deadline) throw new Error(`SIPp did not bind ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
