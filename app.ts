@@ -39,6 +39,10 @@ import {
 } from './charging/index.js';
 import { TaskBilling } from './charging/task-billing.js';
 import { ChargingDesk } from './charging/desk.js';
+import { ServiceTokenEntity } from './db/social-entities.js';
+import { ServiceTokenService } from './social/service-tokens.js';
+import { SocialService } from './social/social-service.js';
+import { startManager, type ManagerHandle } from './manager/index.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -81,10 +85,13 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
       expectedWaitMs: (queueId, position): number | null => queueMonitor.expectedWaitMs(queueId, position),
       // Billing is built once calls exist (it follows them too); no start is asked for before that.
       priceGate: (input): Promise<{ budgetPerMinuteMinor: number } | null> => billing.priceGate(input),
+      taskDetails: (task) => social.taskDetails(task),
       admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
     },
     logger.child({ component: 'chat' }),
   );
+  const social: SocialService = new SocialService(db, chat, customers, logger.child({ component: 'social' }));
+  const serviceTokens = new ServiceTokenService(db.getRepository(ServiceTokenEntity));
   const { requeued } = await chat.restore();
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
   const queueMonitor = new QueueMonitor(
@@ -176,6 +183,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     media: { engine: media.engine, iceServers },
     recordings,
     charging: desk,
+    manager: { serviceTokens, social },
     readiness: [
       {
         name: 'database',
@@ -215,6 +223,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     maxPayloadBytes: config.http.bodyLimitBytes,
     queueMonitor,
     calls,
+    social,
   });
   chat.setNotifier(sockets.notifier);
   calls.setNotifier(sockets.notifier);
@@ -229,6 +238,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   logger.info('listening', { port });
+  const manager = config.manager.mode === 'embedded' ? await startEmbeddedManager(config, `http://${host}:${port}`, serviceTokens, social, logger) : null;
 
   let closing: Promise<void> | null = null;
   return {
@@ -237,6 +247,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     bootstrapAdmin,
     close() {
       closing ??= (async () => {
+        await manager?.close();
         await sip?.close();
         await sockets.close(); // also closes the HTTP listener
         await cluster?.close();
@@ -257,4 +268,27 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
       return closing;
     },
   };
+}
+
+/**
+ * The Manager inside the server: like a separate one it uses only the public API, with a service token
+ * of its own (a new one each start; the last start's is revoked). Admins' changes reach it at once.
+ */
+async function startEmbeddedManager(config: Config, serverUrl: string, serviceTokens: ServiceTokenService, social: SocialService, logger: Logger): Promise<ManagerHandle> {
+  const NAME = 'embedded manager';
+  await serviceTokens.revokeNamed(NAME);
+  const { token } = await serviceTokens.create(NAME, 'system');
+  const handle = await startManager({
+    servers: [{ url: serverUrl, token }],
+    logger,
+    managerId: 'embedded',
+    host: config.manager.host,
+    port: config.manager.port,
+    publicUrl: config.manager.publicUrl || undefined,
+    refreshSeconds: config.manager.refreshSeconds,
+  });
+  social.observer.on('config:changed', () => {
+    for (const m of handle.managers) void m.refresh().catch((err: unknown) => logger.warn('manager refresh failed', { err }));
+  });
+  return handle;
 }

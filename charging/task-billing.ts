@@ -143,13 +143,14 @@ export class TaskBilling {
    * only to agents priced within it. Phone callers cannot agree to a price: their calls are not charged.
    */
   priceGate = async (input: PriceGateInput): Promise<{ budgetPerMinuteMinor: number } | null> => {
-    if (input.viaPhone) return null;
-    const plan = await this.#deps.plans.planFor(input.queueId, planChannel(input.channel));
+    const channel = planChannel(input.channel);
+    if (input.viaPhone || !channel) return null;
+    const plan = await this.#deps.plans.planFor(input.queueId, channel);
     if (!plan) return null;
     const agreed = input.price;
     if (!agreed || agreed.currency !== plan.currency || agreed.maxPerMinuteMinor < plan.perMinuteMinor) {
       throw new DomainError('PRICE_NOT_ACCEPTED', 'this topic is charged: agree to its price to start', {
-        quote: await this.quote(input.queueId, planChannel(input.channel)),
+        quote: await this.quote(input.queueId, channel),
       });
     }
     // The smallest charge: the session fee and the first increment after the free seconds, at the topic's price.
@@ -172,8 +173,9 @@ export class TaskBilling {
   async #answered(taskId: string, agentId: string, at: number): Promise<boolean> {
     const task = await this.#deps.chat.task(taskId);
     const budget = task?.requirements?.budgetPerMinuteMinor;
-    if (!task || budget == null) return false;
-    const plan = await this.#deps.plans.planFor(task.queueId, planChannel(task.channel));
+    const channel = task ? planChannel(task.channel) : null;
+    if (!task || budget == null || !channel) return false;
+    const plan = await this.#deps.plans.planFor(task.queueId, channel);
     if (!plan) return false;
     const agent = await this.#deps.accounts.findOneBy({ id: agentId });
     const tariff = tariffFor(plan, agentPrice(plan, agent?.pricePerMinuteMinor ?? null));
@@ -185,7 +187,7 @@ export class TaskBilling {
         customerId: task.customerId,
         agentId,
         queueId: task.queueId,
-        channel: planChannel(task.channel),
+        channel,
         tariff,
         shareBps: shareFor(plan, agent?.revenueShareBps ?? null),
       });
@@ -287,9 +289,12 @@ export class TaskBilling {
   }
 }
 
-/** Browser calls and video calls have plans of their own; a chat turned into a call stays a chat. */
-function planChannel(channel: TaskRow['channel']): PlanChannel {
-  return channel;
+/**
+ * Browser calls and video calls have plans of their own; a chat turned into a call stays a chat. A
+ * social post is nobody's purchase: its author did not ask to be served, so it is never charged.
+ */
+function planChannel(channel: TaskRow['channel']): PlanChannel | null {
+  return channel === 'social' ? null : channel;
 }
 
 /** The agent's own price, held to the plan's bounds (an agent serves topics whose bounds differ). */

@@ -52,6 +52,8 @@ export interface ChatServiceOptions {
    * (null: free). Without it nothing is charged.
    */
   priceGate?: (input: PriceGateInput) => Promise<{ budgetPerMinuteMinor: number } | null>;
+  /** What an agent sees with a task beyond the conversation (the post of a social task). */
+  taskDetails?: (task: TaskRow) => Promise<Pick<AgentTaskView, 'social'>>;
 }
 
 export interface PriceGateInput {
@@ -147,6 +149,10 @@ export class ChatService {
       channel?: TaskChannel;
       price?: { maxPerMinuteMinor: number; currency: string };
       viaPhone?: boolean;
+      /** Higher is served first (0 when absent): a social post's priority from its negativity and reach. */
+      priority?: number;
+      /** The new task's id, when the caller stored details under it first (they must exist before it is offered). */
+      taskId?: string;
     },
   ): Promise<CustomerChatView> {
     const channel = input.channel ?? 'chat';
@@ -172,12 +178,12 @@ export class ChatService {
       order: { acceptedAt: 'DESC' },
     });
     const task: TaskRow = {
-      id: randomUUID(),
+      id: input.taskId ?? randomUUID(),
       channel,
       queueId: queue.id,
       customerId,
       status: 'queued',
-      priority: 0,
+      priority: input.priority ?? 0,
       firstMessage: text,
       agentId: null,
       enqueuedAt: now,
@@ -553,6 +559,7 @@ export class ChatService {
       enqueuedAt: task.enqueuedAt,
       expiresAt,
       callbackNumber: task.callbackNumber,
+      ...(await this.opts.taskDetails?.(task)),
     };
   }
 
@@ -639,6 +646,7 @@ export class ChatService {
       customerName: customer?.displayName ?? 'Visitor',
       messages,
       callbackNumber: task.callbackNumber,
+      ...(await this.opts.taskDetails?.(task)),
     };
   }
 

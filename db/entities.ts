@@ -2,6 +2,7 @@
 // bundler. Times are epoch milliseconds in BIGINT columns: exact, and the same on SQLite and PostgreSQL.
 import { EntitySchema, type ValueTransformer } from 'typeorm';
 import { CHARGING_ENTITIES } from './charging-entities.js';
+import { SOCIAL_ENTITIES } from './social-entities.js';
 
 /** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
 const epochMs: ValueTransformer = {
@@ -137,7 +138,8 @@ export type TaskStatus = 'queued' | 'offered' | 'assigned' | 'wrapup' | 'complet
 /** balance_exhausted: the customer's paid time ran out (charging cut the conversation off). */
 export type TaskEndReason = 'agent_ended' | 'customer_left' | 'abandoned' | 'system' | 'balance_exhausted';
 
-export type TaskChannel = 'chat' | 'call' | 'video';
+/** social: a post from the web that the Manager collected, answered at its source (social/). */
+export type TaskChannel = 'chat' | 'call' | 'video' | 'social';
 
 export interface TaskRow {
   id: string;
@@ -329,4 +331,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES];

@@ -86,6 +86,17 @@ export const ConfigSchema = Type.Object({
     /** HMAC secret of the signed payment webhook (`POST /api/payments/psp/webhook`); empty: no such provider. */
     paymentWebhookSecret: Type.String(),
   }),
+  /** The Manager (manager/) run inside this process; a separate Manager process has the same variables. */
+  manager: Type.Object({
+    mode: Type.Union([Type.Literal('embedded'), Type.Literal('off')]),
+    /** Its intake listener (WebSub callbacks, signed webhooks); port 0: any free port. */
+    host: Type.String({ minLength: 1 }),
+    port: Port,
+    /** How hubs and webhook senders reach that listener; empty: http://host:port. */
+    publicUrl: Type.String({ pattern: '^(https?://.*)?$' }),
+    /** How often it fetches sources and policies again (an admin's change also tells it at once). */
+    refreshSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  }),
   /** ICE servers for browsers (NAT traversal); TURN credentials are short-lived (coturn use-auth-secret). */
   ice: Type.Object({
     stunUrls: Type.Array(StunUrl),
@@ -144,6 +155,11 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_CHARGING_SLICE_SECONDS', path: 'charging.sliceSeconds', kind: 'int' },
   { name: 'MCCS_CURRENCY', path: 'charging.defaultCurrency', kind: 'string' },
   { name: 'MCCS_PAYMENT_WEBHOOK_SECRET', path: 'charging.paymentWebhookSecret', kind: 'string', secret: true },
+  { name: 'MCCS_MANAGER', path: 'manager.mode', kind: 'string' },
+  { name: 'MCCS_MANAGER_HOST', path: 'manager.host', kind: 'string' },
+  { name: 'MCCS_MANAGER_PORT', path: 'manager.port', kind: 'int' },
+  { name: 'MCCS_MANAGER_PUBLIC_URL', path: 'manager.publicUrl', kind: 'string' },
+  { name: 'MCCS_MANAGER_REFRESH_SECONDS', path: 'manager.refreshSeconds', kind: 'int' },
   { name: 'MCCS_STUN_URLS', path: 'ice.stunUrls', kind: 'list' },
   { name: 'MCCS_TURN_URLS', path: 'ice.turnUrls', kind: 'list' },
   { name: 'MCCS_TURN_SECRET', path: 'ice.turnSecret', kind: 'string', secret: true },
@@ -243,6 +259,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       rtpPortRange: '20000-40000',
     },
     recordings: { dir: path.join(dataDir, 'recordings'), retentionDays: 90 },
+    manager: { mode: 'embedded', host: '127.0.0.1', port: 0, publicUrl: '', refreshSeconds: 60 },
     charging: { tickMs: 5000, sliceSeconds: 300, defaultCurrency: 'EUR', paymentWebhookSecret: '' },
     ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
     log: { level: 'info', format: 'auto' },

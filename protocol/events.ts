@@ -158,7 +158,7 @@ export const WrapUpPayload = Type.Object(
   { additionalProperties: false },
 );
 
-export type TaskChannel = 'chat' | 'call' | 'video';
+export type TaskChannel = 'chat' | 'call' | 'video' | 'social';
 
 export interface Offer {
   taskId: string;
@@ -170,7 +170,27 @@ export interface Offer {
   expiresAt: number;
   /** Set when the customer left the wait and asked to be called back on this number. */
   callbackNumber?: string | null;
+  /** A social task: the post to answer. */
+  social?: SocialPostView | null;
 }
+
+/** A post from the web (collected by a Manager) that an agent answers at its source. */
+export interface SocialPostView {
+  sourceId: string;
+  sourceName: string;
+  url: string | null;
+  title: string | null;
+  text: string;
+  author: { handle?: string; name?: string; url?: string; reach?: number };
+  language: string | null;
+  publishedAt: number;
+  sentiment: { score: number; comparative: number };
+  matchedTerms: string[];
+  /** What the agent recorded as the answer posted at the source. */
+  reply: string | null;
+  outcome: SocialOutcome | null;
+}
+export type SocialOutcome = 'replied' | 'ignored' | 'escalated' | 'spam';
 
 export interface AgentTaskView {
   taskId: string;
@@ -181,6 +201,7 @@ export interface AgentTaskView {
   messages: ChatMessage[];
   callbackNumber?: string | null;
   media?: MediaView | null;
+  social?: SocialPostView | null;
 }
 
 export interface AgentStatus {
@@ -199,6 +220,8 @@ export interface AgentClientToServer extends MediaClientToServer, AgentMediaClie
   'wrapup:done': (p: Static<typeof WrapUpPayload>, ack: AckFn<{ taskId: string; status: TaskStatus }>) => void;
   /** Hands the conversation (and its call, which stays up for the customer) to a queue or an agent. */
   'task:transfer': (p: Static<typeof TransferPayload>, ack: AckFn<{ taskId: string; queueId: string; status: TaskStatus }>) => void;
+  'social:reply': (p: Static<typeof SocialReplyPayload>, ack: AckFn<SocialPostView>) => void;
+  'social:handle': (p: Static<typeof SocialHandlePayload>, ack: AckFn<{ taskId: string; status: TaskStatus; social: SocialPostView }>) => void;
 }
 export interface AgentServerToClient extends MediaServerToClient, AgentMediaServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
@@ -322,6 +345,15 @@ export const CUSTOMER_EVENT_SCHEMAS = {
   'chat:callback': CallbackPayload,
 } satisfies Record<keyof CustomerClientToServer, TSchema>;
 
+const SocialOutcomeSchema = Type.Union([Type.Literal('replied'), Type.Literal('ignored'), Type.Literal('escalated'), Type.Literal('spam')]);
+/** Records the answer the agent posted (or will post) at the post's source; may be repeated. */
+export const SocialReplyPayload = Type.Object({ taskId: Id, text: Type.String({ minLength: 1, maxLength: 10_000 }) }, { additionalProperties: false });
+/** Marks the post handled: its outcome goes back to the Manager and the task moves to wrap-up. */
+export const SocialHandlePayload = Type.Object(
+  { taskId: Id, outcome: SocialOutcomeSchema, reply: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })) },
+  { additionalProperties: false },
+);
+
 export const AGENT_EVENT_SCHEMAS = {
   ...MEDIA_EVENT_SCHEMAS,
   'media:invite': MediaInvitePayload,
@@ -332,6 +364,8 @@ export const AGENT_EVENT_SCHEMAS = {
   'chat:end': TaskRef,
   'wrapup:done': WrapUpPayload,
   'task:transfer': TransferPayload,
+  'social:reply': SocialReplyPayload,
+  'social:handle': SocialHandlePayload,
 } satisfies Record<keyof AgentClientToServer, TSchema>;
 
 // ---- /supervisor namespace ------------------------------------------------------------------

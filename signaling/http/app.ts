@@ -21,6 +21,7 @@ import { registerStaffRoutes } from './staff-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
 import { registerChargingRoutes } from './charging-routes.js';
 import type { ChargingDesk } from '../../charging/desk.js';
+import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -51,6 +52,8 @@ export interface HttpDeps {
   recordings?: RecordingService;
   /** Charging; without it the charging routes are not registered. */
   charging?: ChargingDesk;
+  /** Managers' API and its administration; without it those routes are not registered. */
+  manager?: Omit<ManagerRouteDeps, 'tokens'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -117,6 +120,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerMediaRoutes(app, deps);
   registerStaffRoutes(app, deps);
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
+  if (deps.manager) registerManagerRoutes(app, { tokens: deps.tokens, ...deps.manager });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -23,6 +23,12 @@ import { registerSupervisorNamespace, supervisorRoom } from './supervisor-namesp
 import type { CallNotifier, CallService, Party } from '../../calls/call-service.js';
 import type { MediaClientToServer } from '../../protocol/events.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
+import type { SocialService } from '../../social/social-service.js';
+
+function socialOrFail(social: SocialService | undefined): SocialService {
+  if (!social) throw new DomainError('NOT_FOUND', 'social posts are not handled on this server');
+  return social;
+}
 
 interface SocketData {
   principal: Principal;
@@ -41,6 +47,8 @@ export interface SocketDeps {
   queueMonitor?: QueueMonitor;
   /** Browser calls; without it media events answer MEDIA_UNAVAILABLE. */
   calls?: CallService;
+  /** Social posts from Managers; without it social events answer NOT_FOUND. */
+  social?: SocialService;
 }
 
 type Promised<F> = F extends (p: infer P, ack: (a: { ok: true; data: infer R } | { ok: false }) => void) => void ? (p: P) => Promise<R> : never;
@@ -169,6 +177,8 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         'chat:end': async (p) => ({ taskId: p.taskId, status: await deps.chat.agentEnd(agentId, p.taskId) }),
         'wrapup:done': async (p) => ({ taskId: p.taskId, status: await deps.chat.wrapUpDone(agentId, p) }),
         'task:transfer': (p) => deps.chat.transfer(agentId, p),
+        'social:reply': (p) => socialOrFail(deps.social).recordReply(agentId, p.taskId, p.text),
+        'social:handle': (p) => socialOrFail(deps.social).handle(agentId, p),
       },
       { namespace: 'agent', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );

@@ -7,6 +7,7 @@ import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type
 import { Notice } from '../shared/ui';
 import { LiveCalls } from './live-calls';
 import { ChargingSection } from './charging';
+import { ManagerSection } from './manager';
 import { formatSkills, parseLanguages, parseSkills } from './skills';
 
 const SESSION_KEY = 'mccs.admin';
@@ -151,6 +152,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
         onError={failed}
       />
       <ChargingSection token={token} queues={queues} onError={failed} />
+      <ManagerSection token={token} queues={queues} onError={failed} />
     </main>
   );
 }

@@ -21,6 +21,7 @@ import { newClientMsgId } from '../shared/ids';
 import { connect, isAuthError, request } from '../shared/socket';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
 import { EarningsCard } from './earnings';
+import { SocialPanel, SocialSummary } from './social-panel';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -44,7 +45,7 @@ const PRESENCE_LABEL: Record<PresenceState, string> = {
   wrapup: 'Wrap-up',
 };
 const NOT_READY_REASONS = ['Break', 'Meal', 'Meeting', 'Training', 'Other work'];
-const CHANNEL_LABEL: Record<TaskChannel, string> = { chat: 'Chat', call: 'Audio call', video: 'Video call' };
+const CHANNEL_LABEL: Record<TaskChannel, string> = { chat: 'Chat', call: 'Audio call', video: 'Video call', social: 'Social post' };
 
 export function AgentApp() {
   const [session, setSession] = useState<StaffSession | null>(() => loadStaffSession(SESSION_KEY));
@@ -334,7 +335,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     answeringRef.current.add(offer.taskId);
     setAnswering((s) => new Set(s).add(offer.taskId));
     // The softphone joins an accepted call by itself (media:ready may overtake the ack).
-    const isCall = accept && offer.channel !== 'chat';
+    const isCall = accept && (offer.channel === 'call' || offer.channel === 'video');
     if (isCall) autoJoinRef.current.add(offer.taskId);
     try {
       if (accept) {
@@ -530,7 +531,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
               const left = Math.max(0, Math.ceil((o.expiresAt - now) / 1000));
               const busy = answering.has(o.taskId);
               const channel: TaskChannel = o.channel ?? 'chat';
-              const isCall = channel !== 'chat';
+              const isCall = channel === 'call' || channel === 'video';
               return (
                 <article
                   class={`card offer${isCall ? ' offer--call offer--ringing' : ''}`}
@@ -558,7 +559,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                       {left}s
                     </span>
                   </div>
-                  {o.firstMessage ? (
+                  {o.social ? (
+                    <SocialSummary post={o.social} />
+                  ) : o.firstMessage ? (
                     <blockquote data-testid="offer-first-message">{o.firstMessage}</blockquote>
                   ) : (
                     <p class="muted small" data-testid="offer-first-message">
@@ -791,7 +794,7 @@ function ChatPanel(props: {
         )}
         <span class="badge">{t.queue.name}</span>
         {t.channel && t.channel !== 'chat' && (
-          <span class={`badge ${t.channel === 'video' ? 'badge--video' : 'badge--call'}`} data-testid="chat-channel">
+          <span class={`badge ${t.channel === 'video' ? 'badge--video' : t.channel === 'social' ? '' : 'badge--call'}`} data-testid="chat-channel">
             {CHANNEL_LABEL[t.channel]}
           </span>
         )}
@@ -815,6 +818,15 @@ function ChatPanel(props: {
           ring={!t.channel || t.channel === 'chat'}
         />
       )}
+      {t.social && (
+        <SocialPanel
+          taskId={t.taskId}
+          post={t.social}
+          socket={props.socket}
+          active={t.status === 'assigned'}
+          onHandled={(social, status) => props.onUpdate({ social, status: status as TaskState['status'], endedBy: 'agent' })}
+        />
+      )}
       <MessageList
         messages={t.messages}
         own="agent"
@@ -829,18 +841,21 @@ function ChatPanel(props: {
       )}
       {t.status === 'assigned' && (
         <>
-          <Composer
-            id={`${p}-draft`}
-            label={`Reply to ${t.customerName}`}
-            value={draft}
-            onInput={setDraft}
-            onSend={() => void send()}
-            busy={sending}
-            inputTestId="chat-input"
-            sendTestId="chat-send"
-          />
+          {/* A social post is answered at its source (the panel above), not in a chat. */}
+          {t.channel !== 'social' && (
+            <Composer
+              id={`${p}-draft`}
+              label={`Reply to ${t.customerName}`}
+              value={draft}
+              onInput={setDraft}
+              onSend={() => void send()}
+              busy={sending}
+              inputTestId="chat-input"
+              sendTestId="chat-send"
+            />
+          )}
           <div class="row" style={{ marginTop: '0.5rem' }}>
-            {!props.call && (
+            {!props.call && t.channel !== 'social' && (
               <StartCallButtons
                 busy={props.callBusy}
                 disabled={!props.socket?.connected}
