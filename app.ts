@@ -25,6 +25,7 @@ import { CallService } from './calls/call-service.js';
 import { createIceServerIssuer } from './media/ice-servers.js';
 import { PhoneIntake } from './calls/phone-intake.js';
 import { startSipBridge } from './sip-bridge/start.js';
+import { PhoneCallbacks } from './calls/phone-callbacks.js';
 import type { IceServer } from './protocol/events.js';
 import {
   AdminCreditProvider,
@@ -184,6 +185,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     recordings,
     charging: desk,
     manager: { serviceTokens, social },
+    sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
     readiness: [
       {
         name: 'database',
@@ -234,6 +236,15 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     logger: logger.child({ component: 'sip' }),
     intake: (routingFor) => new PhoneIntake({ chat, calls, customers, routingFor, logger: logger.child({ component: 'phone' }) }),
   });
+  const callbacks =
+    sip && sip.callbackTrunkId
+      ? new PhoneCallbacks({
+          chat,
+          calls,
+          dial: (to, opts) => sip.bridge.dial({ trunkId: sip.callbackTrunkId!, to, legId: opts.legId, signal: opts.signal }),
+          logger: logger.child({ component: 'callbacks' }),
+        })
+      : null;
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
@@ -248,6 +259,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     close() {
       closing ??= (async () => {
         await manager?.close();
+        callbacks?.close();
         await sip?.close();
         await sockets.close(); // also closes the HTTP listener
         await cluster?.close();

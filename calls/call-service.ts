@@ -150,6 +150,10 @@ export class CallService {
    * A phone call (SIP bridge) brings its own room, with the caller already in it as a plain-RTP leg:
    * it becomes the task's call, which the agent joins on answer.
    */
+  /**
+   * A phone call's room becomes the task's call: a caller waiting in the queue, or a customer called
+   * back for a task an agent already holds (the agent is then told to join).
+   */
   adoptPhoneCall(taskId: string, room: MediaRoom): Promise<{ recording: boolean }> {
     return this.#exclusive(taskId, async () => {
       const task = await this.#deps.chat.task(taskId);
@@ -171,7 +175,9 @@ export class CallService {
         endReason: null,
       };
       await this.#sessions.insert(row);
-      this.#adopt(row, task, room);
+      const call = this.#adopt(row, task, room);
+      const agent = task.status === 'assigned' ? partyOf(task, 'agent') : null;
+      if (agent) this.#sendTo(task, 'agent', 'media:ready', this.#view(call, agent));
       return { recording: row.recording };
     });
   }

@@ -456,6 +456,12 @@ export class ChatService {
     return 'completed';
   }
 
+  /** A line from the system in a conversation (what a callback is doing, say), seen by both sides. */
+  async note(taskId: string, text: string): Promise<void> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (task) await this.#systemMessage(task, text);
+  }
+
   /** A task by id, for services that authorise against it (calls); undefined when unknown. */
   async task(taskId: string): Promise<TaskRow | undefined> {
     return (await this.#tasks.findOneBy({ id: taskId })) ?? undefined;

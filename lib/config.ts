@@ -36,6 +36,10 @@ export const ConfigSchema = Type.Object({
     mediaAddress: Type.String(),
     /** JSON file with the trunks (TrunkConfig[] plus an optional queueId each); empty: no SIP bridge. */
     trunksFile: Type.String(),
+    /** SIP over TLS: a port and the PEM key and certificate chain files; no TLS listener while either file is empty. */
+    tlsPort: Port,
+    tlsKeyFile: Type.String(),
+    tlsCertFile: Type.String(),
   }),
   dataDir: Type.String({ minLength: 1 }),
   db: Type.Union([
@@ -135,6 +139,9 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_SIP_PUBLIC_ADDRESS', path: 'sip.publicAddress', kind: 'string' },
   { name: 'MCCS_SIP_MEDIA_ADDRESS', path: 'sip.mediaAddress', kind: 'string' },
   { name: 'MCCS_SIP_TRUNKS_FILE', path: 'sip.trunksFile', kind: 'string' },
+  { name: 'MCCS_SIP_TLS_PORT', path: 'sip.tlsPort', kind: 'int' },
+  { name: 'MCCS_SIP_TLS_KEY_FILE', path: 'sip.tlsKeyFile', kind: 'string' },
+  { name: 'MCCS_SIP_TLS_CERT_FILE', path: 'sip.tlsCertFile', kind: 'string' },
   { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
   { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string' },
   { name: 'MCCS_STAFF_TOKEN_TTL', path: 'auth.staffTokenTtlSeconds', kind: 'int' },
@@ -239,7 +246,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       publicRateLimitPerMinute: 120,
       webRoot: path.resolve(cwd, 'dist/web'),
     },
-    sip: { port: 5060, host: '127.0.0.1', publicAddress: '', mediaAddress: '', trunksFile: '' },
+    sip: { port: 5060, host: '127.0.0.1', publicAddress: '', mediaAddress: '', trunksFile: '', tlsPort: 5061, tlsKeyFile: '', tlsCertFile: '' },
     dataDir,
     db: { kind: 'sqlite', file: path.join(dataDir, 'mccs.sqlite') },
     queueStore: { kind: 'memory' },

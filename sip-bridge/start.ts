@@ -9,10 +9,11 @@ import type { InboundCall } from './call.js';
 import { validateTrunks, type TrunkConfig } from './trunks.js';
 
 /**
- * One trunk as written in MCCS_SIP_TRUNKS_FILE: a TrunkConfig, the queue its calls wait in, and
- * optionally a DTMF menu (digit → queue) the caller answers after the greeting.
+ * One trunk as written in MCCS_SIP_TRUNKS_FILE: a TrunkConfig, the queue its calls wait in,
+ * optionally a DTMF menu (digit → queue) the caller answers after the greeting, and whether the
+ * server places customers' callbacks through it (the first trunk that says so).
  */
-export type TrunkFileEntry = TrunkConfig & { queueId?: string; menu?: Record<string, string>; menuPrompt?: string };
+export type TrunkFileEntry = TrunkConfig & { queueId?: string; menu?: Record<string, string>; menuPrompt?: string; callbacks?: boolean };
 
 /** Where a trunk's calls go: its queue, and the topic menu if it has one. */
 export interface TrunkRouting {
@@ -30,7 +31,14 @@ export interface StartSipOptions {
   intake: (routingFor: (trunkId: string) => TrunkRouting) => { onCall(call: InboundCall): Promise<void>; close(): void };
 }
 
-export async function startSipBridge(opts: StartSipOptions): Promise<{ bridge: SipBridge; close(): Promise<void> } | null> {
+export interface StartedSipBridge {
+  bridge: SipBridge;
+  /** The trunk customers are called back through; null when no trunk has `callbacks: true`. */
+  callbackTrunkId: string | null;
+  close(): Promise<void>;
+}
+
+export async function startSipBridge(opts: StartSipOptions): Promise<StartedSipBridge | null> {
   if (!opts.sip.trunksFile) return null;
   let entries: TrunkFileEntry[];
   try {
@@ -47,24 +55,38 @@ export async function startSipBridge(opts: StartSipOptions): Promise<{ bridge: S
     }
     routing.set(e.id, { queueId: e.queueId ?? 'general', ...(e.menu ? { menu: e.menu } : {}), ...(e.menuPrompt ? { menuPrompt: e.menuPrompt } : {}) });
   }
-  const trunks = entries.map(({ queueId: _queueId, menu: _menu, menuPrompt: _prompt, ...trunk }) => trunk);
+  const callbackTrunkId = entries.find((e) => e.callbacks === true)?.id ?? null;
+  const trunks = entries.map(({ queueId: _queueId, menu: _menu, menuPrompt: _prompt, callbacks: _callbacks, ...trunk }) => trunk);
   validateTrunks(trunks);
   const intake = opts.intake((trunkId) => routing.get(trunkId) ?? { queueId: 'general' });
+  const tls = await readTls(opts.sip);
   const bridge = new SipBridge({
     engine: opts.engine,
     logger: opts.logger,
-    listen: { host: opts.sip.host, port: opts.sip.port },
+    listen: { host: opts.sip.host, port: opts.sip.port, ...(tls ? { tls } : {}) },
     ...(opts.sip.publicAddress ? { publicAddress: opts.sip.publicAddress } : {}),
     ...(opts.sip.mediaAddress ? { mediaAddress: opts.sip.mediaAddress } : {}),
     trunks,
     onCall: (call) => intake.onCall(call),
   });
-  opts.logger.info('SIP bridge listening', { host: opts.sip.host, port: opts.sip.port, trunks: trunks.map((t) => t.id) });
+  opts.logger.info('SIP bridge listening', { host: opts.sip.host, port: opts.sip.port, tlsPort: tls?.port ?? null, trunks: trunks.map((t) => t.id) });
   return {
     bridge,
+    callbackTrunkId,
     async close() {
       intake.close();
       await bridge.close();
     },
   };
+}
+
+/** The TLS listener's key and certificate chain (PEM), when both files are configured. */
+async function readTls(sip: Config['sip']): Promise<{ port: number; key: Buffer; cert: Buffer } | null> {
+  if (!sip.tlsKeyFile || !sip.tlsCertFile) return null;
+  try {
+    const [key, cert] = await Promise.all([readFile(sip.tlsKeyFile), readFile(sip.tlsCertFile)]);
+    return { port: sip.tlsPort, key, cert };
+  } catch (err) {
+    throw new TypeError(`MCCS_SIP_TLS_KEY_FILE / MCCS_SIP_TLS_CERT_FILE: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

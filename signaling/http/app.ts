@@ -22,6 +22,8 @@ import { registerRecordingRoutes } from './recording-routes.js';
 import { registerChargingRoutes } from './charging-routes.js';
 import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
+import { registerSipRoutes } from './sip-routes.js';
+import type { TrunkStatus } from '../../sip-bridge/index.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -52,6 +54,8 @@ export interface HttpDeps {
   recordings?: RecordingService;
   /** Charging; without it the charging routes are not registered. */
   charging?: ChargingDesk;
+  /** The SIP bridge's trunks (null: no bridge); the bridge starts after the HTTP app is built. */
+  sipTrunks?: () => TrunkStatus[] | null;
   /** Managers' API and its administration; without it those routes are not registered. */
   manager?: Omit<ManagerRouteDeps, 'tokens'>;
 }
@@ -121,6 +125,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerStaffRoutes(app, deps);
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
   if (deps.manager) registerManagerRoutes(app, { tokens: deps.tokens, ...deps.manager });
+  if (deps.sipTrunks) registerSipRoutes(app, { tokens: deps.tokens, trunkStatus: deps.sipTrunks });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

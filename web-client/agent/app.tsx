@@ -335,7 +335,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     answeringRef.current.add(offer.taskId);
     setAnswering((s) => new Set(s).add(offer.taskId));
     // The softphone joins an accepted call by itself (media:ready may overtake the ack).
-    const isCall = accept && (offer.channel === 'call' || offer.channel === 'video');
+    // A callback is called by the server once accepted: the agent joins when the customer answers.
+    const isCall = accept && (offer.channel === 'call' || offer.channel === 'video' || Boolean(offer.callbackNumber));
     if (isCall) autoJoinRef.current.add(offer.taskId);
     try {
       if (accept) {

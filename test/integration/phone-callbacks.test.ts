@@ -1,0 +1,114 @@
+// Callbacks through the whole server: a waiting customer leaves their number and keeps their place;
+// when an agent accepts, the SIP bridge calls the number through the trunk marked for callbacks (SIPp
+// plays the customer's phone: it rings, answers with its offer, streams a tone), the phone's room
+// becomes the task's call, the agent's softphone joins it, and the agent's hang-up sends BYE. A
+// number that does not answer leaves a note in the conversation. Real Janus on loopback.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
+import { runSipp, sippListening, type SippRun } from '../support/sipp.js';
+import { freePort } from '../support/ports.js';
+import type { ChatMessage, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
+
+const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+let server: TestServer;
+let admin: string;
+let workDir: string;
+/** Where the trunk sends our INVITEs: the SIPp "phone" listens here during a test. */
+let phonePort: number;
+const sockets: Array<{ close(): unknown }> = [];
+
+/** SIPp as the customer's phone, listening before this resolves; `run` ends with SIPp. */
+async function phone(scenario: string): Promise<{ run: Promise<SippRun> }> {
+  const run = runSipp({ scenario, workDir, sipPort: phonePort, mediaPort: await freePort(), timeoutS: 25 });
+  await sippListening(phonePort);
+  return { run };
+}
+
+/** A customer who waits with nobody ready, then asks to be called back; and an agent who becomes ready. */
+async function callbackOffered(number: string): Promise<{ agent: AgentSocket; offer: Offer; customer: CustomerSocket }> {
+  const v = await visitorToken(server.url, 'Robin');
+  const customer = await connect<CustomerSocket>(server.url, '/customer', v.token);
+  sockets.push(customer);
+  const view = await call<CustomerChatView>(customer, 'chat:start', { queueId: 'general', text: 'Please call me', clientMsgId: msgId() });
+  await call(customer, 'chat:callback', { taskId: view.taskId, phone: number });
+  const a = await createAgent(server.url, admin, { displayName: 'Cal' });
+  const agent = await connect<AgentSocket>(server.url, '/agent', a.token);
+  sockets.push(agent);
+  await next(agent, 'hello');
+  const offered = next<Offer>(agent, 'offer', (o) => o.taskId === view.taskId);
+  await call(agent, 'presence:set', { state: 'ready' });
+  const offer = await offered;
+  expect(offer.callbackNumber).toBe(number);
+  return { agent, offer, customer };
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-callback-'));
+  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
+  // Two distinct ports: a free port just released may be handed out again.
+  phonePort = await freePort();
+  let sipPort = await freePort();
+  while (sipPort === phonePort) sipPort = await freePort();
+  const trunks = path.join(workDir, 'trunks.json');
+  writeFileSync(trunks, JSON.stringify([{ id: 'carrier', allow: ['127.0.0.1/32'], target: `127.0.0.1:${phonePort}`, callbacks: true, maxConcurrent: 5 }]));
+  server = await startTestServer({
+    MCCS_JANUS: 'auto',
+    MCCS_JANUS_WS_PORT: String(await freePort()),
+    MCCS_JANUS_RTP_PORTS: '26000-26999',
+    MCCS_SIP_PORT: String(sipPort),
+    MCCS_SIP_TRUNKS_FILE: trunks,
+  });
+  admin = await adminToken(server.url);
+  const deadline = Date.now() + 20_000;
+  while (!/"media":\{"state":"up"/.test(await (await fetch(`${server.url}/readyz`)).text())) {
+    if (Date.now() > deadline) throw new Error('media never came up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 60_000);
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+test('accepting a callback calls the customer; once they answer the agent joins, and the agent’s hang-up sends BYE', async () => {
+  const sipp = (await phone('uas-answer-wait-bye.xml')).run;
+  const { agent, offer } = await callbackOffered('+358401234567');
+  const ready = next<MediaView>(agent, 'media:ready', (m) => m.taskId === offer.taskId, 15_000);
+  const calling = next<ChatMessage>(agent, 'chat:message', (m) => m.sender === 'system' && m.body.includes('+358401234567'));
+  await call(agent, 'offer:accept', { taskId: offer.taskId });
+  expect((await calling).body).toMatch(/Calling the customer back/);
+  // The agent is told to join only once the phone answered and is in the room.
+  expect((await ready).video).toBe(false);
+  const answer = await call<{ sdp: string }>(agent, 'media:join', { taskId: offer.taskId, sdp: AUDIO_OFFER });
+  expect(answer.sdp).toMatch(/m=audio/);
+
+  const ended = next<{ reason: string }>(agent, 'media:ended');
+  await call(agent, 'media:hangup', { taskId: offer.taskId });
+  expect((await ended).reason).toBe('hangup');
+  const run = await sipp;
+  // The INVITE went to the number as E.164 through the trunk, and the phone got our BYE.
+  expect(run.messages).toMatch(/^INVITE sip:\+358401234567@/m);
+  expect(run.messages).toMatch(/^BYE sip:/m);
+  expect(run.code).toBe(0);
+}, 60_000);
+
+test('a callback nobody answers leaves a note for the agent, and the conversation stays with them', async () => {
+  const sipp = (await phone('uas-busy.xml')).run;
+  const { agent, offer } = await callbackOffered('+358409999999');
+  const failed = next<ChatMessage>(agent, 'chat:message', (m) => m.sender === 'system' && m.body.includes('did not connect'), 15_000);
+  await call(agent, 'offer:accept', { taskId: offer.taskId });
+  expect((await failed).body).toContain('+358409999999');
+  expect((await sipp).code).toBe(0);
+  expect(await call(agent, 'chat:end', { taskId: offer.taskId })).toMatchObject({ status: 'wrapup' });
+  // Admins see the trunk, with no call left on it.
+  const trunks = await api<{ enabled: boolean; trunks: Array<{ id: string; activeCalls: number }> }>(server.url, 'GET', '/api/admin/sip/trunks', undefined, admin);
+  expect(trunks.body).toEqual({ enabled: true, trunks: [expect.objectContaining({ id: 'carrier', activeCalls: 0 })] });
+}, 60_000);
