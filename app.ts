@@ -234,7 +234,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     sip: config.sip,
     engine: media.engine,
     logger: logger.child({ component: 'sip' }),
-    intake: (routingFor) => new PhoneIntake({ chat, calls, customers, routingFor, logger: logger.child({ component: 'phone' }) }),
+    intake: (routingFor, opts) => new PhoneIntake({ chat, calls, customers, routingFor, callbacks: opts.callbacks, logger: logger.child({ component: 'phone' }) }),
   });
   const callbacks =
     sip && sip.callbackTrunkId

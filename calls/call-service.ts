@@ -478,7 +478,8 @@ export class CallService {
         if (agent) this.#sendTo(task, 'agent', 'media:ready', this.#view(running, agent));
         return;
       }
-      if (!CALL_CHANNELS.has(task.channel)) return;
+      // A callback's call is placed by the callback dialer when the customer answers, not opened here.
+      if (!CALL_CHANNELS.has(task.channel) || task.callbackNumber) return;
       try {
         await this.#open(task, 'customer', task.channel === 'video');
       } catch (err) {

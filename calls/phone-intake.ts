@@ -20,6 +20,8 @@ export interface PhoneIntakeDeps {
   logger: Logger;
   /** How often a waiting caller hears their place in the queue (default 30 s). */
   announceEveryMs?: number;
+  /** The server can place callbacks (a trunk for them): waiting callers may press 9 to be called back. */
+  callbacks?: boolean;
 }
 
 interface Waiting {
@@ -31,6 +33,10 @@ interface Waiting {
   playing?: string;
   /** Cuts the current pause short (answered, gone). */
   wake?: () => void;
+  /** The caller's number in E.164, when known and not withheld: what a callback would call. */
+  number?: string;
+  /** The caller pressed for a callback: they hang up but keep their place. */
+  callbackRequested?: boolean;
 }
 
 const DEFAULT_ANNOUNCE_EVERY_MS = 30_000;
@@ -38,6 +44,9 @@ const DEFAULT_ANNOUNCE_EVERY_MS = 30_000;
 const MENU_ANSWER_MS = 6_000;
 /** Announced as a number up to this place; beyond it, "more than ten callers ahead". */
 const SPOKEN_POSITIONS = 10;
+/** The digit that asks for a callback while waiting. */
+const CALLBACK_DIGIT = '9';
+const E164 = /^\+?([1-9][0-9]{6,14})$/;
 
 export class PhoneIntake {
   readonly #deps: PhoneIntakeDeps;
@@ -74,8 +83,14 @@ export class PhoneIntake {
       text: caller.withheld ? 'Phone call (number withheld)' : `Phone call from ${caller.number ?? 'an unknown number'}`,
       displayName: label.slice(0, 80),
     });
-    const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued' };
+    const number = !caller.withheld && caller.number ? E164.exec(caller.number)?.[1] : undefined;
+    const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued', ...(number ? { number: `+${number}` } : {}) };
     this.#byTask.set(view.taskId, waiting);
+    if (this.#deps.callbacks && waiting.number) {
+      call.on('digit', (digit) => {
+        if (digit === CALLBACK_DIGIT) void this.#callMeBack(view.taskId, waiting);
+      });
+    }
     const { recording } = await this.#deps.calls.adoptPhoneCall(view.taskId, call.room);
     call.on('ended', (reason) => {
       this.#stopWaiting(waiting);
@@ -125,6 +140,7 @@ export class PhoneIntake {
       const { position } = await this.#deps.chat.customerView(w.customerId, taskId);
       if (position === null || !w.waiting) return;
       await this.#say(w, position <= SPOKEN_POSITIONS ? ['position-prefix', `number-${position}`] : ['position-more']);
+      if (this.#deps.callbacks && w.number) await this.#say(w, ['callback-offer']);
       if (!w.waiting) return;
       this.#deps.logger.info('position announced', { taskId, position });
       w.playing = await w.call.playPrompt('music-on-hold', { loop: true });
@@ -159,8 +175,33 @@ export class PhoneIntake {
     if (w.playing && w.call.state !== 'ended') void w.call.stopPrompt(w.playing).catch(() => undefined);
   }
 
+  /**
+   * The waiting caller pressed for a callback: the task keeps its place with the caller's number,
+   * they hear that they will be called back, and the call ends (not as an abandon).
+   */
+  async #callMeBack(taskId: string, w: Waiting): Promise<void> {
+    if (!w.waiting || w.callbackRequested || !w.number) return;
+    try {
+      await this.#deps.chat.requestCallback(w.customerId, taskId, w.number);
+    } catch (err) {
+      this.#deps.logger.warn('callback request from the phone menu refused', { taskId, err });
+      return;
+    }
+    w.callbackRequested = true;
+    this.#stopWaiting(w);
+    this.#deps.logger.info('callback requested by phone', { taskId });
+    await w.call.playPrompt('callback').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, promptMs('callback') + 150));
+    w.call.hangup('local_hangup');
+  }
+
   async #callerGone(taskId: string, w: Waiting, reason: string): Promise<void> {
     this.#byTask.delete(taskId);
+    if (w.callbackRequested) {
+      // The task waits on for its callback; only this call's media ends.
+      await this.#deps.calls.end(taskId, 'hangup').catch(() => undefined);
+      return;
+    }
     try {
       // Waiting: an abandoned call, with its wait time; answered: the agent wraps up.
       await this.#deps.chat.customerLeave(w.customerId, taskId);

@@ -27,7 +27,7 @@ export const QuoteView = Type.Object({
   freeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
   firstIncrementSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
   nextIncrementSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-  expectedWaitMs: Type.Union([Type.Integer(), Type.Null()]),
+  expectedWaitMs: Type.Union([Type.Null(), Type.Integer()]),
 });
 export type QuoteView = Static<typeof QuoteView>;
 
@@ -72,8 +72,8 @@ export const RatePlanFields = {
   freeSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
   firstIncrementSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   nextIncrementSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
-  agentPriceMinMinor: Type.Optional(Type.Union([Minor, Type.Null()])),
-  agentPriceMaxMinor: Type.Optional(Type.Union([Minor, Type.Null()])),
+  agentPriceMinMinor: Type.Optional(Type.Union([Type.Null(), Minor])),
+  agentPriceMaxMinor: Type.Optional(Type.Union([Type.Null(), Minor])),
   revenueShareBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   taxBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   active: Type.Optional(Type.Boolean()),
@@ -82,11 +82,12 @@ export const RatePlanBody = Type.Object(RatePlanFields, { additionalProperties: 
 export type RatePlanBody = Static<typeof RatePlanBody>;
 
 export const AgentPriceBody = Type.Object(
-  { pricePerMinuteMinor: Type.Union([Minor, Type.Null()]) },
+  // Null first, so body coercion keeps a null ("the topic's price") instead of making it 0.
+  { pricePerMinuteMinor: Type.Union([Type.Null(), Minor]) },
   { additionalProperties: false },
 );
 export const RevenueShareBody = Type.Object(
-  { revenueShareBps: Type.Union([Type.Integer({ minimum: 0, maximum: 10_000 }), Type.Null()]) },
+  { revenueShareBps: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 10_000 })]) },
   { additionalProperties: false },
 );
 

@@ -63,7 +63,7 @@ export const QueueView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   description: Type.String(),
-  requiredSkill: Type.Union([Type.String(), Type.Null()]),
+  requiredSkill: Type.Union([Type.Null(), Type.String()]),
   waiting: Type.Integer(),
   /** Within opening hours now. */
   open: Type.Boolean(),
@@ -74,7 +74,9 @@ export type QueueView = Static<typeof QueueView>;
 
 const SkillName = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' });
 const QueueId = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$' });
-const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// Null first: request bodies are validated with type coercion (Fastify's default), and ajv tries the
+// union's schemas in order, so with the number first a null would be coerced to 0 (a string to '').
+const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([Type.Null(), t]);
 
 /** Routing settings of a queue. Shapes are checked here; rules, steps and hours also semantically by the server. */
 export const QueueSettingsFields = {

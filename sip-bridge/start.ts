@@ -27,8 +27,8 @@ export interface StartSipOptions {
   sip: Config['sip'];
   engine: MediaEngine;
   logger: Logger;
-  /** Builds what takes answered calls, given the trunk → queue mapping. */
-  intake: (routingFor: (trunkId: string) => TrunkRouting) => { onCall(call: InboundCall): Promise<void>; close(): void };
+  /** Builds what takes answered calls, given the trunk → queue mapping and whether callbacks can be placed. */
+  intake: (routingFor: (trunkId: string) => TrunkRouting, opts: { callbacks: boolean }) => { onCall(call: InboundCall): Promise<void>; close(): void };
 }
 
 export interface StartedSipBridge {
@@ -55,10 +55,10 @@ export async function startSipBridge(opts: StartSipOptions): Promise<StartedSipB
     }
     routing.set(e.id, { queueId: e.queueId ?? 'general', ...(e.menu ? { menu: e.menu } : {}), ...(e.menuPrompt ? { menuPrompt: e.menuPrompt } : {}) });
   }
-  const callbackTrunkId = entries.find((e) => e.callbacks === true)?.id ?? null;
   const trunks = entries.map(({ queueId: _queueId, menu: _menu, menuPrompt: _prompt, callbacks: _callbacks, ...trunk }) => trunk);
   validateTrunks(trunks);
-  const intake = opts.intake((trunkId) => routing.get(trunkId) ?? { queueId: 'general' });
+  const callbackTrunkId = entries.find((e) => e.callbacks === true)?.id ?? null;
+  const intake = opts.intake((trunkId) => routing.get(trunkId) ?? { queueId: 'general' }, { callbacks: callbackTrunkId !== null });
   const tls = await readTls(opts.sip);
   const bridge = new SipBridge({
     engine: opts.engine,

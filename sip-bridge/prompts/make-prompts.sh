@@ -18,6 +18,7 @@ say() { # name text
 say greeting "Thank you for calling. Please hold, the next available agent will be with you shortly."
 say menu "For billing, press 1. For technical support, press 2. For anything else, please stay on the line."
 say callback "Thank you. We will call you back. Goodbye."
+say callback-offer "To be called back instead of waiting, press 9."
 say recording-notice "This call is recorded."
 say all-agents-busy "All our agents are busy at the moment. Please stay on the line."
 say goodbye "We are sorry, we cannot take your call now. Please try again later. Goodbye."

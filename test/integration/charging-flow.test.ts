@@ -195,6 +195,16 @@ test('an admin refunds a charged session once; the agent share is taken back wit
   expect(earnings.body.totals[0]!.refundsMinor).toBe(charged);
 });
 
+test('an agent sets and clears an own price; null means the topic’s price, not zero', async () => {
+  const a = await createAgent(server.url, admin, { displayName: 'Pricey' });
+  expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: 800 }, a.token)).body).toEqual({ pricePerMinuteMinor: 800 });
+  // Above every topic's agent range: refused, nothing stored.
+  expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: 5000 }, a.token)).status).toBe(400);
+  expect((await api<{ pricePerMinuteMinor: number | null }>(server.url, 'GET', '/api/agent/earnings', undefined, a.token)).body.pricePerMinuteMinor).toBe(800);
+  expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: null }, a.token)).body).toEqual({ pricePerMinuteMinor: null });
+  expect((await api<{ pricePerMinuteMinor: number | null }>(server.url, 'GET', '/api/agent/earnings', undefined, a.token)).body.pricePerMinuteMinor).toBeNull();
+});
+
 test('a free topic needs no agreement and charges nothing', async () => {
   const created = await api(server.url, 'POST', '/api/admin/queues', { id: 'free-help', name: 'Free help' }, admin);
   expect(created.status).toBe(201);

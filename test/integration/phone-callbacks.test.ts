@@ -19,6 +19,8 @@ let admin: string;
 let workDir: string;
 /** Where the trunk sends our INVITEs: the SIPp "phone" listens here during a test. */
 let phonePort: number;
+/** Where the bridge listens for the trunk's inbound calls. */
+let sipPort: number;
 const sockets: Array<{ close(): unknown }> = [];
 
 /** SIPp as the customer's phone, listening before this resolves; `run` ends with SIPp. */
@@ -51,7 +53,7 @@ beforeAll(async () => {
   execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
   // Two distinct ports: a free port just released may be handed out again.
   phonePort = await freePort();
-  let sipPort = await freePort();
+  sipPort = await freePort();
   while (sipPort === phonePort) sipPort = await freePort();
   const trunks = path.join(workDir, 'trunks.json');
   writeFileSync(trunks, JSON.stringify([{ id: 'carrier', allow: ['127.0.0.1/32'], target: `127.0.0.1:${phonePort}`, callbacks: true, maxConcurrent: 5 }]));
@@ -111,4 +113,21 @@ test('a callback nobody answers leaves a note for the agent, and the conversatio
   // Admins see the trunk, with no call left on it.
   const trunks = await api<{ enabled: boolean; trunks: Array<{ id: string; activeCalls: number }> }>(server.url, 'GET', '/api/admin/sip/trunks', undefined, admin);
   expect(trunks.body).toEqual({ enabled: true, trunks: [expect.objectContaining({ id: 'carrier', activeCalls: 0 })] });
+}, 60_000);
+
+// Last: its task stays in the queue (nobody takes the callback here).
+test('a waiting phone caller presses 9: they hear they will be called back, the call ends, and the task keeps its place with their number', async () => {
+  const sipp = runSipp({ scenario: 'uac-callback-9.xml', workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 25 });
+  const run = await sipp;
+  // The bridge hung up after the goodbye (the scenario passes only when it got our BYE).
+  expect(run.code).toBe(0);
+  expect(run.messages).toMatch(/^BYE sip:/m);
+  const a = await createAgent(server.url, admin, { displayName: 'Later' });
+  const agent = await connect<AgentSocket>(server.url, '/agent', a.token);
+  sockets.push(agent);
+  await next(agent, 'hello');
+  const offered = next<Offer>(agent, 'offer', (o) => o.callbackNumber === '+4930111');
+  await call(agent, 'presence:set', { state: 'ready' });
+  const offer = await offered;
+  expect(offer).toMatchObject({ channel: 'call', firstMessage: 'Phone call from +4930111' });
 }, 60_000);

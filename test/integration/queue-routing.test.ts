@@ -71,6 +71,12 @@ test('a full queue overflows to another, and without overflow says it is full', 
   expect((await start(await customer(), 'technical')).ok).toBe(true);
   const refused = await start(await customer(), 'technical');
   expect(refused).toMatchObject({ ok: false, error: { code: 'QUEUE_FULL' } });
+
+  // Clearing the limit (null) removes it; it must not be stored as "at most 0 waiting".
+  const cleared = await patchQueue('technical', { maxWaiting: null });
+  expect(cleared.status).toBe(200);
+  expect((cleared.body as { maxWaiting: number | null }).maxWaiting).toBeNull();
+  expect((await start(await customer(), 'technical')).ok).toBe(true);
 });
 
 test('a closed queue refuses with its opening time, waits, or overflows, as set', async () => {

@@ -98,6 +98,8 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
   const [queues, setQueues] = useState<QueueView[] | null>(null);
   const [accounts, setAccounts] = useState<AccountView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** Bumped by Refresh, so the charging section (rate plans, revenue) reloads too. */
+  const [chargingKey, setChargingKey] = useState(0);
 
   function failed(err: unknown, what: string) {
     if (err instanceof ApiError && err.status === 401) {
@@ -109,6 +111,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
 
   async function refresh() {
     setError(null);
+    setChargingKey((k) => k + 1);
     try {
       const [q, a] = await Promise.all([
         api<QueueView[]>('GET', '/api/admin/queues', undefined, token),
@@ -151,7 +154,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
         onCreated={(a) => setAccounts((list) => [...(list ?? []).filter((x) => x.id !== a.id), a])}
         onError={failed}
       />
-      <ChargingSection token={token} queues={queues} onError={failed} />
+      <ChargingSection token={token} queues={queues} onError={failed} refreshKey={chargingKey} />
       <ManagerSection token={token} queues={queues} onError={failed} />
     </main>
   );

@@ -37,7 +37,7 @@ function monthStart(): number {
   return new Date(now.getFullYear(), now.getMonth(), 1).getTime();
 }
 
-export function ChargingSection(props: { token: string; queues: QueueView[] | null; onError: (err: unknown, what: string) => void }) {
+export function ChargingSection(props: { token: string; queues: QueueView[] | null; onError: (err: unknown, what: string) => void; refreshKey?: number }) {
   const [plans, setPlans] = useState<RatePlanView[] | null>(null);
   const [revenue, setRevenue] = useState<RevenueReply | null>(null);
   const [tick, setTick] = useState(0);
@@ -49,7 +49,7 @@ export function ChargingSection(props: { token: string; queues: QueueView[] | nu
     api<RevenueReply>('GET', `/api/admin/revenue?from=${monthStart()}&to=${Date.now() + 60_000}`, undefined, props.token)
       .then(setRevenue)
       .catch((err: unknown) => props.onError(err, 'Could not load the revenue report'));
-  }, [props.token, tick]);
+  }, [props.token, tick, props.refreshKey]);
 
   return (
     <section class="card" aria-labelledby="charging-title" data-testid="admin-charging">
@@ -181,6 +181,7 @@ function RatePlanForm(props: { token: string; queues: QueueView[] | null; onSave
       freeSeconds: Number(free),
       firstIncrementSeconds: first ?? 60,
       nextIncrementSeconds: next ?? first ?? 60,
+      // An empty bound is null: no bound on that side.
       agentPriceMinMinor: min ?? null,
       agentPriceMaxMinor: max ?? null,
       revenueShareBps: Math.round(Number(share) * 100),
