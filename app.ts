@@ -26,6 +26,7 @@ import { createIceServerIssuer } from './media/ice-servers.js';
 import { PhoneIntake } from './calls/phone-intake.js';
 import { startSipBridge } from './sip-bridge/start.js';
 import { PhoneCallbacks } from './calls/phone-callbacks.js';
+import { AgentPhoneDirectory } from './calls/agent-phones.js';
 import type { IceServer } from './protocol/events.js';
 import {
   AdminCreditProvider,
@@ -119,7 +120,9 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     },
   );
   recordings.start();
+  const agentPhones = new AgentPhoneDirectory(db.getRepository(AccountEntity));
   const calls = new CallService({
+    agentPhones,
     recorder: recordings,
     db,
     chat,
@@ -186,6 +189,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     charging: desk,
     manager: { serviceTokens, social },
     sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
+    agentPhones,
     readiness: [
       {
         name: 'database',
@@ -245,6 +249,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
           logger: logger.child({ component: 'callbacks' }),
         })
       : null;
+  // "Ring my phone" goes out through the same trunk as callbacks.
+  if (sip?.callbackTrunkId) {
+    const trunkId = sip.callbackTrunkId;
+    agentPhones.setDialer((room, legId, number) => sip.bridge.dial({ trunkId, to: number, room, legId }));
+  }
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;

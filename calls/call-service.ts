@@ -67,6 +67,18 @@ export interface CallServiceDeps {
   logger: Logger;
   /** A call whose customer and agent both dropped ends after this long unless one rejoins. */
   abandonedAfterMs?: number;
+  /** Agents who take audio calls on their own phone ("ring my phone"); without it every agent uses the browser. */
+  agentPhones?: AgentPhones;
+}
+
+type AgentPhoneLeg = { on(event: 'ended', listener: (reason: string) => void): unknown; hangup(reason?: 'local_hangup'): Promise<void> | void };
+
+/** What "ring my phone" needs: who wants it, and a way to call their phone into a room as a leg. */
+export interface AgentPhones {
+  /** The agent's number when they take audio calls on their phone; null: the browser. */
+  numberFor(agentId: string): Promise<string | null>;
+  /** Calls the number into the room as leg `legId`; resolves once answered. */
+  dialInto(room: MediaRoom, legId: string, number: string): Promise<AgentPhoneLeg>;
 }
 
 interface LiveCall {
@@ -83,6 +95,8 @@ interface LiveCall {
   departing?: string;
   /** Supervisors monitoring from this process, with their mode. */
   monitors: Map<string, MonitorMode>;
+  /** Agents in the call on their own phone ("ring my phone"), by agent id: hung up when they leave. */
+  agentPhones: Map<string, AgentPhoneLeg>;
   abandonTimer?: NodeJS.Timeout;
 }
 
@@ -340,6 +354,7 @@ export class CallService {
       const call = this.#live.get(taskId);
       this.#live.delete(taskId);
       if (call) clearTimeout(call.abandonTimer);
+      for (const agentId of [...(call?.agentPhones.keys() ?? [])]) this.#hangUpAgentPhone(call!, agentId);
       for (const guest of call?.guests ?? []) await this.#releaseGuest(guest);
       if (call?.departing) this.#notify()?.toAgent(call.departing, 'media:ended', { taskId, reason });
       for (const guest of call?.guests ?? []) this.#notify()?.toAgent(guest, 'media:ended', { taskId, reason });
@@ -471,17 +486,20 @@ export class CallService {
     if (!task) return;
     await this.#exclusive(taskId, async () => {
       const running = await this.#call(task).catch(() => undefined);
+      const phone = task.agentId && task.channel === 'call' ? await this.#deps.agentPhones?.numberFor(task.agentId) : null;
       if (running) {
-        // A transferred conversation whose call stayed up: the new agent joins it.
+        // A transferred conversation whose call stayed up (or a phone caller's): the new agent joins it.
         running.task = task;
         const agent = partyOf(task, 'agent');
-        if (agent) this.#sendTo(task, 'agent', 'media:ready', this.#view(running, agent));
+        if (agent && phone && task.agentId) void this.#ringAgentPhone(running, task.agentId, phone);
+        else if (agent) this.#sendTo(task, 'agent', 'media:ready', this.#view(running, agent));
         return;
       }
       // A callback's call is placed by the callback dialer when the customer answers, not opened here.
       if (!CALL_CHANNELS.has(task.channel) || task.callbackNumber) return;
       try {
-        await this.#open(task, 'customer', task.channel === 'video');
+        const call = await this.#open(task, 'customer', task.channel === 'video', { agentByPhone: Boolean(phone) });
+        if (phone && task.agentId) void this.#ringAgentPhone(call, task.agentId, phone);
       } catch (err) {
         // The agent has the task; the call cannot carry media. Both are told, the chat stays usable.
         this.#log.error('no media for an answered call', { taskId, err });
@@ -518,7 +536,7 @@ export class CallService {
   }
 
   /** Creates the room and the row, then tells both parties to join. */
-  async #open(task: TaskRow, startedBy: 'customer' | 'agent', video: boolean): Promise<LiveCall> {
+  async #open(task: TaskRow, startedBy: 'customer' | 'agent', video: boolean, opts: { agentByPhone?: boolean } = {}): Promise<LiveCall> {
     if (this.#closed) throw new InvalidStateError('the server is shutting down');
     const id = randomUUID();
     const recordDir = await this.#deps.recorder?.recordDirFor(task.queueId);
@@ -546,13 +564,45 @@ export class CallService {
     this.#log.info('call started', { taskId: task.id, mediaSessionId: id, video, node: room.nodeId, recording: row.recording });
     for (const role of ['customer', 'agent'] as const) {
       const party = partyOf(task, role);
-      if (party) this.#sendTo(task, role, 'media:ready', this.#view(call, party));
+      // An agent who answers on their phone is rung instead (#ringAgentPhone).
+      if (party && !(role === 'agent' && opts.agentByPhone)) this.#sendTo(task, role, 'media:ready', this.#view(call, party));
     }
     return call;
   }
 
+  /**
+   * "Ring my phone": the agent's own number is called into the room as their leg. Once answered the
+   * call is bridged as if they had joined from the browser; their phone's hang-up is their hang-up. A
+   * phone that does not answer falls back to the browser (the agent is told to join there).
+   */
+  async #ringAgentPhone(call: LiveCall, agentId: string, number: string): Promise<void> {
+    const taskId = call.task.id;
+    const agent: Party = { role: 'agent', agentId };
+    let phone: AgentPhoneLeg;
+    try {
+      // Outside the task's lock: the customer joins while the agent's phone rings.
+      phone = await this.#deps.agentPhones!.dialInto(call.room, legOf(agent), number);
+    } catch (err) {
+      this.#log.warn('the agent’s phone did not answer; the browser takes the call', { taskId, agentId, err });
+      await this.#deps.chat.note(taskId, 'Your phone did not answer: take the call in the browser.').catch(() => undefined);
+      if (this.#live.get(taskId) === call) this.#sendTo(call.task, 'agent', 'media:ready', this.#view(call, agent));
+      return;
+    }
+    if (this.#live.get(taskId) !== call) {
+      await phone.hangup('local_hangup');
+      return;
+    }
+    call.agentPhones.set(agentId, phone);
+    phone.on('ended', () => {
+      // Their phone hung up: that is the agent hanging up (unless the call already ended or moved on).
+      if (call.agentPhones.delete(agentId) && this.#live.get(taskId) === call) void this.hangup(agent, taskId).catch(() => undefined);
+    });
+    await this.#exclusive(taskId, () => this.#markJoined(call, agent));
+    this.#log.info('agent answered on their phone', { taskId, agentId });
+  }
+
   #adopt(row: MediaSessionRow, task: TaskRow, room: MediaRoom): LiveCall {
-    const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), guests: new Set(), monitors: new Map() };
+    const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), guests: new Set(), monitors: new Map(), agentPhones: new Map() };
     this.#live.set(task.id, call);
     room.on('leg:lost', (legId, reason) => this.#legLost(call, legId, reason));
     room.on('feed:up', (feedId) => {
@@ -673,10 +723,18 @@ export class CallService {
 
   /** Takes an agent who holds no task (guest, or departing after a warm transfer) out of the call. */
   async #dropAgent(call: LiveCall, agentId: string, reason: MediaEndReason): Promise<void> {
+    this.#hangUpAgentPhone(call, agentId);
     await call.room.leave(`agent-${agentId}`);
     if (call.departing === agentId) call.departing = undefined;
     if (call.guests.delete(agentId)) await this.#releaseGuest(agentId);
     this.#notify()?.toAgent(agentId, 'media:ended', { taskId: call.task.id, reason });
+  }
+
+  #hangUpAgentPhone(call: LiveCall, agentId: string): void {
+    const phone = call.agentPhones.get(agentId);
+    if (!phone) return;
+    call.agentPhones.delete(agentId);
+    void Promise.resolve(phone.hangup('local_hangup')).catch(() => undefined);
   }
 
   /** A guest's call is over: back to ready, unless they changed their presence themselves meanwhile. */

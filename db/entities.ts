@@ -36,6 +36,10 @@ export interface AccountRow {
   pricePerMinuteMinor?: number | null;
   /** The agent's share in basis points, overriding the rate plan's default; null: the plan's. */
   revenueShareBps?: number | null;
+  /** The agent's own number (E.164), for "ring my phone". */
+  phoneNumber?: string | null;
+  /** Audio calls ring that number instead of the browser. */
+  answerCallsOnPhone?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -55,6 +59,8 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     chatCapacity: { type: 'integer', name: 'chat_capacity' },
     pricePerMinuteMinor: { type: 'integer', nullable: true, name: 'price_per_minute_minor' },
     revenueShareBps: { type: 'integer', nullable: true, name: 'revenue_share_bps' },
+    phoneNumber: { type: 'varchar', length: 20, nullable: true, name: 'phone_number' },
+    answerCallsOnPhone: { type: 'boolean', default: false, name: 'answer_calls_on_phone' },
     createdAt: { ...timeColumn(), name: 'created_at' },
     updatedAt: { ...timeColumn(), name: 'updated_at' },
   },

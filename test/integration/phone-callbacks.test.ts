@@ -115,6 +115,37 @@ test('a callback nobody answers leaves a note for the agent, and the conversatio
   expect(trunks.body).toEqual({ enabled: true, trunks: [expect.objectContaining({ id: 'carrier', activeCalls: 0 })] });
 }, 60_000);
 
+test('an agent who takes calls on their own phone: accepting a phone caller rings the agent’s number into the call, and ending it hangs up both', async () => {
+  const a = await createAgent(server.url, admin, { displayName: 'Mobile Mo' });
+  const set = await api<{ phoneNumber: string; answerCallsOnPhone: boolean; available: boolean }>(server.url, 'PUT', '/api/agent/phone', { phoneNumber: '+358405550000', answerCallsOnPhone: true }, a.token);
+  expect(set.body).toEqual({ phoneNumber: '+358405550000', answerCallsOnPhone: true, available: true });
+  expect((await api(server.url, 'PUT', '/api/agent/phone', { phoneNumber: null, answerCallsOnPhone: true }, a.token)).status).toBe(400);
+  const agent = await connect<AgentSocket>(server.url, '/agent', a.token);
+  sockets.push(agent);
+  await next(agent, 'hello');
+  await call(agent, 'presence:set', { state: 'ready' });
+
+  const agentPhone = (await phone('uas-answer-wait-bye.xml')).run;
+  const offered = next<Offer>(agent, 'offer', (o) => o.channel === 'call');
+  const caller = runSipp({ scenario: 'uac-wait-bye.xml', workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 25 });
+  const offer = await offered;
+  await call(agent, 'offer:accept', { taskId: offer.taskId });
+  // The agent's phone rings and answers; the call is bridged without the browser.
+  const deadline = Date.now() + 10_000;
+  while (!server.logs.some((l) => l.includes('agent answered on their phone') && l.includes(offer.taskId))) {
+    if (Date.now() > deadline) throw new Error('the agent’s phone was not connected');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(await call(agent, 'chat:end', { taskId: offer.taskId })).toMatchObject({ status: 'wrapup' });
+  const [callerRun, phoneRun] = await Promise.all([caller, agentPhone]);
+  expect(phoneRun.messages).toMatch(/^INVITE sip:\+358405550000@/m);
+  expect(phoneRun.code).toBe(0);
+  expect(callerRun.code).toBe(0);
+  // The browser was never asked to join.
+  expect(await next(agent, 'media:ready', () => true, 300).catch(() => null)).toBeNull();
+  await call(agent, 'presence:set', { state: 'not_ready' });
+}, 60_000);
+
 // Last: its task stays in the queue (nobody takes the callback here).
 test('a waiting phone caller presses 9: they hear they will be called back, the call ends, and the task keeps its place with their number', async () => {
   const sipp = runSipp({ scenario: 'uac-callback-9.xml', workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 25 });

@@ -22,6 +22,7 @@ import { connect, isAuthError, request } from '../shared/socket';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
 import { EarningsCard } from './earnings';
 import { SocialPanel, SocialSummary } from './social-panel';
+import { PhoneSetting } from './phone-setting';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -482,6 +483,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
           </section>
 
           <EarningsCard token={props.session.token} refreshKey={earningsKey} />
+          <PhoneSetting token={props.session.token} />
 
           {(invites.length > 0 || guestCalls.length > 0) && (
             <section aria-labelledby="guest-title" data-testid="guest-calls">
