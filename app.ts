@@ -41,6 +41,8 @@ import {
 } from './charging/index.js';
 import { TaskBilling } from './charging/task-billing.js';
 import { ChargingDesk } from './charging/desk.js';
+import { CustomerIdentityEntity } from './db/context-entities.js';
+import { CustomerContext } from './context/customer-context.js';
 import { ServiceTokenEntity } from './db/social-entities.js';
 import { ServiceTokenService } from './social/service-tokens.js';
 import { SocialService } from './social/social-service.js';
@@ -75,7 +77,13 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   });
   const queues = new QueueDirectory(db.getRepository(QueueEntity), router);
   await queues.seedDefaults();
-  const customers = new CustomerDirectory(db.getRepository(CustomerEntity));
+  const customers = new CustomerDirectory(db.getRepository(CustomerEntity), db.getRepository(CustomerIdentityEntity));
+  const context = new CustomerContext(db, {
+    transcriptRetentionDays: config.context.transcriptRetentionDays,
+    logger: logger.child({ component: 'context' }),
+    // Built below; nothing is erased before the server is up.
+    eraseRecordings: async (taskIds) => void (await recordings.expireForTasks(taskIds)),
+  });
   await queues.loadIntoEngine();
   const chat = new ChatService(
     db,
@@ -87,7 +95,9 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
       expectedWaitMs: (queueId, position): number | null => queueMonitor.expectedWaitMs(queueId, position),
       // Billing is built once calls exist (it follows them too); no start is asked for before that.
       priceGate: (input): Promise<{ budgetPerMinuteMinor: number } | null> => billing.priceGate(input),
-      taskDetails: (task) => social.taskDetails(task),
+      taskDetails: async (task) => ({ ...(await social.taskDetails(task)), context: await context.offerContext(task) }),
+      priorityFor: context.priorityFor,
+      agentRating: context.agentRating,
       admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
     },
     logger.child({ component: 'chat' }),
@@ -188,6 +198,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     recordings,
     charging: desk,
     manager: { serviceTokens, social },
+    context,
     sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
     agentPhones,
     readiness: [
@@ -230,6 +241,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     queueMonitor,
     calls,
     social,
+    context,
   });
   chat.setNotifier(sockets.notifier);
   calls.setNotifier(sockets.notifier);
@@ -258,6 +270,9 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   logger.info('listening', { port });
+  // Retention: transcripts of conversations that ended long enough ago are removed, hourly.
+  const transcriptSweep = setInterval(() => void context.sweepTranscripts().catch((err: unknown) => logger.error('transcript retention sweep failed', { err })), 3_600_000);
+  transcriptSweep.unref();
   const manager = config.manager.mode === 'embedded' ? await startEmbeddedManager(config, `http://${host}:${port}`, serviceTokens, social, logger) : null;
 
   let closing: Promise<void> | null = null;
@@ -267,6 +282,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     bootstrapAdmin,
     close() {
       closing ??= (async () => {
+        clearInterval(transcriptSweep);
         await manager?.close();
         callbacks?.close();
         await sip?.close();

@@ -74,7 +74,11 @@ export class PhoneIntake {
     // With a menu, the caller chooses the topic first; the task is made in the chosen queue.
     const queueId = routing.menu ? await this.#askTopic(call, routing.menu, routing.queueId, routing.menuPrompt ?? 'menu') : routing.queueId;
     if (call.state === 'ended') return;
-    const customer = await this.#deps.customers.createVisitor(label.slice(0, 80));
+    // A caller whose number we know is the same customer each time they call (their history follows them).
+    const known = !caller.withheld && caller.number ? E164.exec(caller.number)?.[1] : undefined;
+    const customer = known
+      ? await this.#deps.customers.findOrCreateByIdentity('phone', `+${known}`, label.slice(0, 80))
+      : await this.#deps.customers.createVisitor(label.slice(0, 80));
     const view = await this.#deps.chat.startChat(customer.id, {
       queueId,
       channel: 'call',
@@ -83,8 +87,7 @@ export class PhoneIntake {
       text: caller.withheld ? 'Phone call (number withheld)' : `Phone call from ${caller.number ?? 'an unknown number'}`,
       displayName: label.slice(0, 80),
     });
-    const number = !caller.withheld && caller.number ? E164.exec(caller.number)?.[1] : undefined;
-    const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued', ...(number ? { number: `+${number}` } : {}) };
+    const waiting: Waiting = { call, customerId: customer.id, waiting: view.status === 'queued', ...(known ? { number: `+${known}` } : {}) };
     this.#byTask.set(view.taskId, waiting);
     if (this.#deps.callbacks && waiting.number) {
       call.on('digit', (digit) => {

@@ -52,8 +52,12 @@ export interface ChatServiceOptions {
    * (null: free). Without it nothing is charged.
    */
   priceGate?: (input: PriceGateInput) => Promise<{ budgetPerMinuteMinor: number } | null>;
-  /** What an agent sees with a task beyond the conversation (the post of a social task). */
-  taskDetails?: (task: TaskRow) => Promise<Pick<AgentTaskView, 'social'>>;
+  /** What an agent sees with a task beyond the conversation (the post of a social task, the customer's context). */
+  taskDetails?: (task: TaskRow) => Promise<Pick<AgentTaskView, 'social' | 'context'>>;
+  /** A new task's priority when its start gives none (flagged customers first). */
+  priorityFor?: (customerId: string) => Promise<number>;
+  /** An agent's rating (1–5) for routing strategies that rank by it; null when unrated. */
+  agentRating?: (agentId: string) => Promise<number | null>;
 }
 
 export interface PriceGateInput {
@@ -183,7 +187,7 @@ export class ChatService {
       queueId: queue.id,
       customerId,
       status: 'queued',
-      priority: input.priority ?? 0,
+      priority: input.priority ?? (await this.opts.priorityFor?.(customerId)) ?? 0,
       firstMessage: text,
       agentId: null,
       enqueuedAt: now,
@@ -295,6 +299,7 @@ export class ChatService {
         chatCapacity: account.chatCapacity,
         // Routing keeps agents priced above a customer's budget away from the task.
         pricePerMinuteMinor: account.pricePerMinuteMinor ?? null,
+        rating: (await this.opts.agentRating?.(agentId)) ?? null,
       },
       held.map((t) => t.id),
     );

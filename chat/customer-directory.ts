@@ -1,11 +1,15 @@
-// Anonymous customers of the web widget. The context issue grows this into profiles linked across
-// channels; for now a customer is an id and an optional display name.
+// Customers: anonymous widget visitors, and people known by a phone number or a social handle. One
+// person reached through the same identity again is the same customer (context/ shows their history).
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import type { CustomerRow } from '../db/entities.js';
+import type { CustomerIdentityRow, IdentityKind } from '../db/context-entities.js';
 
 export class CustomerDirectory {
-  constructor(private readonly customers: Repository<CustomerRow>) {}
+  constructor(
+    private readonly customers: Repository<CustomerRow>,
+    private readonly identities: Repository<CustomerIdentityRow>,
+  ) {}
 
   async createVisitor(displayName?: string): Promise<CustomerRow> {
     const row: CustomerRow = { id: randomUUID(), displayName: displayName?.trim() || null, createdAt: Date.now() };
@@ -13,7 +17,31 @@ export class CustomerDirectory {
     return row;
   }
 
+  /**
+   * The customer known by this identity (a caller's number, an author's handle), made on first
+   * contact. Two first contacts at once meet at the identity's unique key: one customer wins.
+   */
+  async findOrCreateByIdentity(kind: IdentityKind, value: string, displayName?: string): Promise<CustomerRow> {
+    const known = await this.#byIdentity(kind, value);
+    if (known) return known;
+    const customer = await this.createVisitor(displayName);
+    try {
+      await this.identities.insert({ id: randomUUID(), customerId: customer.id, kind, value, createdAt: Date.now() });
+      return customer;
+    } catch (err) {
+      const winner = await this.#byIdentity(kind, value);
+      if (!winner) throw err;
+      await this.customers.delete({ id: customer.id });
+      return winner;
+    }
+  }
+
   exists(id: string): Promise<boolean> {
     return this.customers.existsBy({ id });
+  }
+
+  async #byIdentity(kind: IdentityKind, value: string): Promise<CustomerRow | null> {
+    const identity = await this.identities.findOneBy({ kind, value });
+    return identity ? this.customers.findOneBy({ id: identity.customerId }) : null;
   }
 }

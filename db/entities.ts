@@ -3,6 +3,7 @@
 import { EntitySchema, type ValueTransformer } from 'typeorm';
 import { CHARGING_ENTITIES } from './charging-entities.js';
 import { SOCIAL_ENTITIES } from './social-entities.js';
+import { CONTEXT_ENTITIES } from './context-entities.js';
 
 /** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
 const epochMs: ValueTransformer = {
@@ -94,6 +95,10 @@ export interface QueueRow {
   recordCalls: boolean;
   /** Days its recordings are kept; null: the configured default (MCCS_RECORDING_RETENTION_DAYS). */
   recordingRetentionDays: number | null;
+  /** Its agents see customers' phone numbers and emails unmasked. */
+  revealContact?: boolean;
+  /** Its agents see the customer's sessions with other agents, not only their own. */
+  shareHistory?: boolean;
 }
 
 export const QueueEntity = new EntitySchema<QueueRow>({
@@ -121,6 +126,8 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     chatsDuringCalls: { type: 'boolean', default: false, name: 'chats_during_calls' },
     recordCalls: { type: 'boolean', default: false, name: 'record_calls' },
     recordingRetentionDays: { type: 'integer', nullable: true, name: 'recording_retention_days' },
+    revealContact: { type: 'boolean', default: false, name: 'reveal_contact' },
+    shareHistory: { type: 'boolean', default: false, name: 'share_history' },
   },
 });
 
@@ -128,6 +135,12 @@ export interface CustomerRow {
   id: string;
   displayName: string | null;
   createdAt: number;
+  /** Labels staff give the customer (context/). */
+  tags?: string[];
+  /** A customer to serve first: their tasks get a higher priority. */
+  flagged?: boolean;
+  /** When the customer's personal data was erased (the id stays, pseudonymous, for financial records). */
+  erasedAt?: number | null;
 }
 
 export const CustomerEntity = new EntitySchema<CustomerRow>({
@@ -137,6 +150,9 @@ export const CustomerEntity = new EntitySchema<CustomerRow>({
     id: { type: 'varchar', length: 36, primary: true },
     displayName: { type: 'varchar', length: 80, nullable: true, name: 'display_name' },
     createdAt: { ...timeColumn(), name: 'created_at' },
+    tags: { type: 'text', nullable: true, transformer: jsonText<string[]>([]) },
+    flagged: { type: 'boolean', default: false },
+    erasedAt: { ...timeColumn(true), name: 'erased_at' },
   },
 });
 
@@ -337,4 +353,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES];

@@ -79,6 +79,11 @@ export const ConfigSchema = Type.Object({
     /** Days a recording is kept when its queue sets no retention of its own. */
     retentionDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
   }),
+  /** Customer context (context/). */
+  context: Type.Object({
+    /** Days what was written and said in a conversation is kept after it ended. */
+    transcriptRetentionDays: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  }),
   /** Online charging (charging/): prepaid reservations and their clock. */
   charging: Type.Object({
     /** How often open sessions record their bridged time and top up their reservation, ms. */
@@ -158,6 +163,7 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_JANUS_RTP_PORTS', path: 'janus.rtpPortRange', kind: 'string' },
   { name: 'MCCS_RECORDINGS_DIR', path: 'recordings.dir', kind: 'string' },
   { name: 'MCCS_RECORDING_RETENTION_DAYS', path: 'recordings.retentionDays', kind: 'int' },
+  { name: 'MCCS_TRANSCRIPT_RETENTION_DAYS', path: 'context.transcriptRetentionDays', kind: 'int' },
   { name: 'MCCS_CHARGING_TICK_MS', path: 'charging.tickMs', kind: 'int' },
   { name: 'MCCS_CHARGING_SLICE_SECONDS', path: 'charging.sliceSeconds', kind: 'int' },
   { name: 'MCCS_CURRENCY', path: 'charging.defaultCurrency', kind: 'string' },
@@ -267,6 +273,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     recordings: { dir: path.join(dataDir, 'recordings'), retentionDays: 90 },
     manager: { mode: 'embedded', host: '127.0.0.1', port: 0, publicUrl: '', refreshSeconds: 60 },
+    context: { transcriptRetentionDays: 365 },
     charging: { tickMs: 5000, sliceSeconds: 300, defaultCurrency: 'EUR', paymentWebhookSecret: '' },
     ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
     log: { level: 'info', format: 'auto' },

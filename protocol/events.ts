@@ -1,5 +1,6 @@
 // Wire contract between the server and its browser clients: socket.io event maps per namespace and
 // the payload schemas the server validates at the edge. The browser imports only the types.
+import type { OfferContext } from './context.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { QueueMetricsSnapshot, QueueMetricsView } from './http.js';
 
@@ -67,6 +68,11 @@ export const TaskRef = Type.Object({ taskId: Id }, { additionalProperties: false
 /** E.164: a plus, a country code and up to 15 digits in all. */
 export const PhoneNumber = Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' });
 export const CallbackPayload = Type.Object({ taskId: Id, phone: PhoneNumber }, { additionalProperties: false });
+/** After a conversation: 1–5 stars for the agent, and a comment if the customer wants. */
+export const RatePayload = Type.Object(
+  { taskId: Id, stars: Type.Integer({ minimum: 1, maximum: 5 }), comment: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
 
 /** Starts a task whose channel is a browser call: routed like a chat, answered in the softphone. */
 export const CallStartPayload = Type.Object(
@@ -118,6 +124,7 @@ export interface CustomerClientToServer extends MediaClientToServer {
   'chat:leave': (p: Static<typeof TaskRef>, ack: AckFn<{ status: TaskStatus }>) => void;
   /** Leave the wait but keep the place: an agent calls this number when the turn comes. */
   'chat:callback': (p: Static<typeof CallbackPayload>, ack: AckFn<{ taskId: string; position: number | null; callbackNumber: string }>) => void;
+  'chat:rate': (p: Static<typeof RatePayload>, ack: AckFn<{ taskId: string; stars: number }>) => void;
 }
 export interface CustomerServerToClient extends MediaServerToClient {
   'chat:message': (m: ChatMessage) => void;
@@ -172,6 +179,8 @@ export interface Offer {
   callbackNumber?: string | null;
   /** A social task: the post to answer. */
   social?: SocialPostView | null;
+  /** Who the customer is to us, as far as the queue lets the agent know (context/). */
+  context?: OfferContext | null;
 }
 
 /** A post from the web (collected by a Manager) that an agent answers at its source. */
@@ -202,6 +211,7 @@ export interface AgentTaskView {
   callbackNumber?: string | null;
   media?: MediaView | null;
   social?: SocialPostView | null;
+  context?: OfferContext | null;
 }
 
 export interface AgentStatus {
@@ -343,6 +353,7 @@ export const CUSTOMER_EVENT_SCHEMAS = {
   'chat:resume': TaskRef,
   'chat:leave': TaskRef,
   'chat:callback': CallbackPayload,
+  'chat:rate': RatePayload,
 } satisfies Record<keyof CustomerClientToServer, TSchema>;
 
 const SocialOutcomeSchema = Type.Union([Type.Literal('replied'), Type.Literal('ignored'), Type.Literal('escalated'), Type.Literal('spam')]);

@@ -112,6 +112,10 @@ export const QueueSettingsFields = {
    * union: Fastify's type coercion would turn a 0 into null inside a union and accept it.
    */
   recordingRetentionDays: Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 36_500 }),
+  /** Agents of this queue see customers' phone numbers and emails unmasked (default false). */
+  revealContact: Type.Boolean(),
+  /** Agents of this queue see the customer's sessions with other agents (default false: only their own). */
+  shareHistory: Type.Boolean(),
 };
 
 export const QueueConfigView = Type.Object({

@@ -338,6 +338,13 @@ export class RecordingService {
    * metadata stays). Also removes media-server files in incoming/ older than the default retention
    * (left by a crash mid-call). Returns how many recordings were deleted.
    */
+  /** Erasure: the recordings of these tasks expire now and are deleted by the sweep. */
+  async expireForTasks(taskIds: string[], now = Date.now()): Promise<number> {
+    if (!taskIds.length) return 0;
+    await this.#repos.recordings.update({ taskId: In(taskIds), state: In(['ready', 'failed']) }, { expiresAt: now });
+    return this.sweepExpired(now);
+  }
+
   sweepExpired(now = Date.now()): Promise<number> {
     this.#sweeping ??= this.#track(this.#sweep(now)).finally(() => {
       this.#sweeping = undefined;

@@ -45,6 +45,10 @@ export interface QueueSettings {
   recordCalls: boolean;
   /** null: the configured default retention (MCCS_RECORDING_RETENTION_DAYS). */
   recordingRetentionDays: number | null;
+  /** Agents see customers' phone numbers and emails unmasked (context/). */
+  revealContact: boolean;
+  /** Agents see the customer's sessions with other agents (context/). */
+  shareHistory: boolean;
 }
 
 export type QueueConfig = QueueSettings & { id: string; createdAt: number; waiting: number; open: boolean };
@@ -75,6 +79,8 @@ const DEFAULT_SETTINGS: Omit<QueueSettings, 'name'> = {
   chatsDuringCalls: false,
   recordCalls: false,
   recordingRetentionDays: null,
+  revealContact: false,
+  shareHistory: false,
 };
 
 /** Turns parser TypeErrors into the VALIDATION answer an admin sees. */
@@ -176,6 +182,8 @@ export class QueueDirectory {
     }
     if (typeof s.chatsDuringCalls !== 'boolean') throw new DomainError('VALIDATION', 'chatsDuringCalls: expected true or false');
     if (typeof s.recordCalls !== 'boolean') throw new DomainError('VALIDATION', 'recordCalls: expected true or false');
+    if (typeof s.revealContact !== 'boolean') throw new DomainError('VALIDATION', 'revealContact: expected true or false');
+    if (typeof s.shareHistory !== 'boolean') throw new DomainError('VALIDATION', 'shareHistory: expected true or false');
     const days = s.recordingRetentionDays;
     if (days !== null && !(Number.isInteger(days) && days >= 1 && days <= 36_500)) {
       throw new DomainError('VALIDATION', 'recordingRetentionDays: expected a whole number of days from 1 to 36500, or null for the default');
@@ -206,6 +214,8 @@ export class QueueDirectory {
       chatsDuringCalls: s.chatsDuringCalls,
       recordCalls: s.recordCalls,
       recordingRetentionDays: s.recordingRetentionDays,
+      revealContact: s.revealContact,
+      shareHistory: s.shareHistory,
     };
   }
 
@@ -241,6 +251,8 @@ function settingsOf(row: QueueRow): QueueSettings {
     chatsDuringCalls: row.chatsDuringCalls ?? false,
     recordCalls: row.recordCalls ?? false,
     recordingRetentionDays: row.recordingRetentionDays ?? null,
+    revealContact: row.revealContact ?? false,
+    shareHistory: row.shareHistory ?? false,
   };
 }
 

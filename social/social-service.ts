@@ -184,7 +184,9 @@ export class SocialService {
     const name = (post.author.name ?? post.author.handle ?? 'Web author').slice(0, 80);
     const text = [post.title, post.text].filter(Boolean).join('\n\n') || '(no text)';
     try {
-      const customer = await this.customers.createVisitor(name);
+      // An author with a handle is one customer across their posts on that source.
+      const handle = post.author.handle?.trim().toLowerCase();
+      const customer = handle ? await this.customers.findOrCreateByIdentity('social', `${post.sourceId}:${handle}`.slice(0, 320), name) : await this.customers.createVisitor(name);
       await this.chat.startChat(customer.id, { taskId, queueId: sub.queueId, channel: 'social', text, clientMsgId: `social-${taskId}`, displayName: name, priority: sub.priority });
     } catch (err) {
       // Refused (queue closed or full, unknown queue): the Manager may offer the post again later.

@@ -24,6 +24,8 @@ import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
 import { registerSipRoutes } from './sip-routes.js';
 import { registerAgentPhoneRoutes } from './agent-phone-routes.js';
+import { registerContextRoutes } from './context-routes.js';
+import type { CustomerContext } from '../../context/customer-context.js';
 import type { AgentPhoneDirectory } from '../../calls/agent-phones.js';
 import type { TrunkStatus } from '../../sip-bridge/index.js';
 import type { ChatService } from '../../chat/chat-service.js';
@@ -58,6 +60,8 @@ export interface HttpDeps {
   charging?: ChargingDesk;
   /** The SIP bridge's trunks (null: no bridge); the bridge starts after the HTTP app is built. */
   sipTrunks?: () => TrunkStatus[] | null;
+  /** Customer context and data rights; without it those routes are not registered. */
+  context?: CustomerContext;
   /** Agents' own phones ("ring my phone"); without it those routes are not registered. */
   agentPhones?: AgentPhoneDirectory;
   /** Managers' API and its administration; without it those routes are not registered. */
@@ -131,6 +135,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.manager) registerManagerRoutes(app, { tokens: deps.tokens, ...deps.manager });
   if (deps.sipTrunks) registerSipRoutes(app, { tokens: deps.tokens, trunkStatus: deps.sipTrunks });
   if (deps.agentPhones) registerAgentPhoneRoutes(app, { tokens: deps.tokens, phones: deps.agentPhones });
+  if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -24,6 +24,7 @@ import type { CallNotifier, CallService, Party } from '../../calls/call-service.
 import type { MediaClientToServer } from '../../protocol/events.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { SocialService } from '../../social/social-service.js';
+import type { CustomerContext } from '../../context/customer-context.js';
 
 function socialOrFail(social: SocialService | undefined): SocialService {
   if (!social) throw new DomainError('NOT_FOUND', 'social posts are not handled on this server');
@@ -49,6 +50,8 @@ export interface SocketDeps {
   calls?: CallService;
   /** Social posts from Managers; without it social events answer NOT_FOUND. */
   social?: SocialService;
+  /** Customer context (ratings); without it chat:rate answers NOT_FOUND. */
+  context?: CustomerContext;
 }
 
 type Promised<F> = F extends (p: infer P, ack: (a: { ok: true; data: infer R } | { ok: false }) => void) => void ? (p: P) => Promise<R> : never;
@@ -146,6 +149,10 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         }),
         'chat:leave': async (p) => ({ status: await deps.chat.customerLeave(customerId, p.taskId) }),
         'chat:callback': (p) => deps.chat.requestCallback(customerId, p.taskId, p.phone),
+        'chat:rate': (p) => {
+          if (!deps.context) throw new DomainError('NOT_FOUND', 'ratings are not taken on this server');
+          return deps.context.rate(customerId, p);
+        },
       },
       { namespace: 'customer', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );

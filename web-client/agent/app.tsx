@@ -23,6 +23,7 @@ import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
 import { EarningsCard } from './earnings';
 import { SocialPanel, SocialSummary } from './social-panel';
 import { PhoneSetting } from './phone-setting';
+import { ContextPanel, ContextSummary } from './context-panel';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -562,6 +563,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                       {left}s
                     </span>
                   </div>
+                  {o.context && <ContextSummary context={o.context} />}
                   {o.social ? (
                     <SocialSummary post={o.social} />
                   ) : o.firstMessage ? (
@@ -821,6 +823,7 @@ function ChatPanel(props: {
           ring={!t.channel || t.channel === 'chat'}
         />
       )}
+      <ContextPanel taskId={t.taskId} token={props.token} visible={!props.hidden} />
       {t.social && (
         <SocialPanel
           taskId={t.taskId}

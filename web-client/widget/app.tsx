@@ -21,6 +21,7 @@ import { load, save } from '../shared/storage';
 import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
 import { describePrice } from '../shared/money';
 import { PricePanel, usePricing } from './pricing';
+import { RatingForm } from './rating';
 
 type CustomerSocket = Socket<CustomerServerToClient, CustomerClientToServer>;
 
@@ -612,6 +613,7 @@ export function WidgetApp() {
           {ended ? (
             <div data-testid="widget-ended" style={{ marginTop: '0.75rem' }}>
               <Notice kind="info">Chat ended. Thank you for contacting us.</Notice>
+              {chat.agentName && <RatingForm taskId={chat.taskId} agentName={chat.agentName} socket={socketRef.current} />}
               <button type="button" onClick={newChat} data-testid="widget-new-chat">
                 Start a new chat
               </button>
