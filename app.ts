@@ -43,10 +43,13 @@ import { TaskBilling } from './charging/task-billing.js';
 import { ChargingDesk } from './charging/desk.js';
 import { CustomerIdentityEntity } from './db/context-entities.js';
 import { CustomerContext } from './context/customer-context.js';
+import { WaitEscalation } from './routing/wait-escalation.js';
 import { ServiceTokenEntity } from './db/social-entities.js';
 import { ServiceTokenService } from './social/service-tokens.js';
 import { SocialService } from './social/social-service.js';
 import { startManager, type ManagerHandle } from './manager/index.js';
+import { PushSubscriptionEntity } from './db/push-entities.js';
+import { PushService, createWebPushSender, resolveVapidKeys } from './push/index.js';
 
 export interface Mccs {
   /** Base URL the HTTP server listens on (the actual port when 0 was asked). */
@@ -112,6 +115,14 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   );
   exportQueueMetrics(metrics.registry, queueMonitor);
 
+  const escalations = new WaitEscalation({
+    rules: () => queues.maxWaitRules(),
+    waiting: (queueId) => router.waitingOrder(queueId, 500),
+    raise: async (taskId, priority) => void (await chat.setPriority(taskId, priority).catch(() => undefined)),
+    move: (taskId, from, to) => chat.moveToQueue(taskId, from, to),
+    logger: logger.child({ component: 'escalation' }),
+  });
+  escalations.start();
   const media = await startMedia({ janus: config.janus, dataDir: config.dataDir, logger });
   const iceIssuer = createIceServerIssuer({
     stunUrls: config.ice.stunUrls,
@@ -184,6 +195,20 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     defaultCurrency: config.charging.defaultCurrency,
   });
 
+  const vapid = resolveVapidKeys(config.push, { dataDir: config.dataDir, adminEmail: config.auth.adminEmail });
+  const push = new PushService({
+    subscriptions: db.getRepository(PushSubscriptionEntity),
+    tasks: db.getRepository(TaskEntity),
+    queues: db.getRepository(QueueEntity),
+    customers: db.getRepository(CustomerEntity),
+    send: createWebPushSender(vapid),
+    // The sockets are attached just below; offers (which need connected agents) come after that.
+    agentVisible: (agentId) => sockets.agentVisible(agentId),
+    publicKey: vapid.publicKey,
+    allowLoopbackEndpoints: config.push.allowLoopbackEndpoints === 'yes',
+    logger: logger.child({ component: 'push' }),
+  });
+
   const http = await buildHttpApp({
     config,
     logger,
@@ -201,6 +226,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     context,
     sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
     agentPhones,
+    push,
     readiness: [
       {
         name: 'database',
@@ -242,10 +268,13 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     calls,
     social,
     context,
+    escalations,
   });
   chat.setNotifier(sockets.notifier);
   calls.setNotifier(sockets.notifier);
   billing.setNotifier(sockets.notifier);
+  // An agent whose app is in the background (or closed) hears of its offers by Web Push.
+  router.on('offer', (agentId, ticket, expiresAt) => void push.offer(agentId, ticket.id, expiresAt));
   const sip = await startSipBridge({
     sip: config.sip,
     engine: media.engine,
@@ -283,6 +312,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     close() {
       closing ??= (async () => {
         clearInterval(transcriptSweep);
+        escalations.close();
         await manager?.close();
         callbacks?.close();
         await sip?.close();
@@ -290,6 +320,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         await cluster?.close();
         await http.close().catch(() => undefined);
         chat.close();
+        await push.close();
         await calls.close();
         // Open charged sessions stay open in the database: the next start settles them from their checkpoints.
         creditControl.close();

@@ -5,6 +5,7 @@
 //   npm run bench:sip                                   rates 50,100,200,300,400 cps; 400 RTP calls held 15 s
 //   npm run bench:sip -- --rates 20,50 --calls 500      options: --rates --calls --step-seconds --hold-ms
 //                                                                --concurrent --hold-seconds --kamailio 0|1
+//                                                                --relay 0|1 (the bridge's RTP relay; 0: direct to Janus)
 //
 // Phases: start Janus (temporary data folder, loopback, as bench/media.ts) and the bridge with one
 // allow-list trunk whose calls are answered and held until the caller's BYE → SIPp (test/sip/
@@ -36,10 +37,11 @@ interface Args {
   concurrent: number;
   holdSeconds: number;
   kamailio: boolean;
+  relay: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rates: [50, 100, 200, 300, 400], calls: 1000, stepSeconds: 10, holdMs: 500, concurrent: 400, holdSeconds: 15, kamailio: true };
+  const args: Args = { rates: [50, 100, 200, 300, 400], calls: 1000, stepSeconds: 10, holdMs: 500, concurrent: 400, holdSeconds: 15, kamailio: true, relay: true };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]?.replace(/^--/, '');
     const value = argv[i + 1] ?? '';
@@ -74,6 +76,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case 'kamailio':
         args.kamailio = value !== '0';
+        break;
+      case 'relay':
+        args.relay = value !== '0';
         break;
       default:
         bad();
@@ -264,7 +269,7 @@ async function main(): Promise<void> {
       engine,
       logger,
       listen: { host: '127.0.0.1', port: sipPort, tcp: false },
-      trunks: [{ id: 'bench', allow: ['127.0.0.0/8'] }],
+      trunks: [{ id: 'bench', allow: ['127.0.0.0/8'], rtpRelay: args.relay }],
       // Answered calls play nothing and wait for the caller's BYE.
       onCall: () => undefined,
     });
@@ -281,6 +286,9 @@ async function main(): Promise<void> {
     ended.clear();
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, bridge.activeCalls)), 250);
+    // The bridge's own CPU (SIP and, with the relay, every RTP packet twice) while the RTP calls run.
+    const cpuBefore = process.cpuUsage();
+    const rtpStarted = Date.now();
     const rtpRate = Math.max(1, Math.min(50, bridgeBest?.rate ?? 20));
     const rtp = await sippLoad({
       workDir,
@@ -293,12 +301,15 @@ async function main(): Promise<void> {
       limitS: Math.ceil(args.concurrent / rtpRate + args.holdSeconds + 30),
     });
     clearInterval(sampler);
+    const cpu = process.cpuUsage(cpuBefore);
+    const bridgeCpuPct = round(((cpu.user + cpu.system) / 1000 / (Date.now() - rtpStarted)) * 100, 1);
     await drained();
     const dropped = [...ended].filter(([reason]) => reason !== 'remote_bye').reduce((n, [, c]) => n + c, 0);
     const concurrentWithRtp = Math.max(0, Math.min(peak, rtp.successful) - dropped);
     out(
       `bridge with RTP: ${args.concurrent} calls at ${rtpRate} cps, each streaming for ${args.holdSeconds} s → peak ${peak} up at once, ` +
-        `${rtp.successful} stayed up to their BYE, ${rtp.failed} failed, ended by us or the media: ${dropped} (${JSON.stringify(Object.fromEntries(ended))})`,
+        `${rtp.successful} stayed up to their BYE, ${rtp.failed} failed, ended by us or the media: ${dropped} (${JSON.stringify(Object.fromEntries(ended))}); ` +
+        `relay ${args.relay ? 'on' : 'off'}, bridge process CPU ${bridgeCpuPct} % of one core`,
     );
     for (const c of cleanup.splice(0).reverse()) await c();
 
@@ -342,6 +353,8 @@ async function main(): Promise<void> {
         maxCps,
         failedPct: bridgeBest?.failedPct ?? lastBridge?.failedPct ?? 100,
         concurrentWithRtp,
+        relay: args.relay,
+        bridgeCpuPctWithRtp: bridgeCpuPct,
         kamailioCps,
         ratioToKamailio: kamailioCps ? round(maxCps / kamailioCps, 3) : null,
       }),

@@ -339,6 +339,25 @@ export class ChatService {
     return { taskId, priority, position: await this.router.position(taskId) };
   }
 
+  /**
+   * A waiting task moves to another queue (its queue's maximum wait was exceeded), keeping its
+   * arrival time so it does not go to the back; false when it was no longer waiting there.
+   */
+  async moveToQueue(taskId: string, fromQueueId: string, toQueueId: string): Promise<boolean> {
+    const task = await this.#tasks.findOneBy({ id: taskId });
+    if (!task || task.queueId !== fromQueueId) return false;
+    const queue = await this.#queues.findOneBy({ id: toQueueId });
+    if (!queue) throw new NotFoundError(`queue ${toQueueId}`);
+    const moved = await this.#tasks.update({ id: taskId, queueId: fromQueueId, status: 'queued' }, { queueId: toQueueId });
+    if (!moved.affected) return false;
+    await this.router.remove(taskId);
+    const updated: TaskRow = { ...task, queueId: toQueueId };
+    await this.router.enqueue(ticketOf(updated));
+    await this.#systemMessage(updated, `Moved to ${queue.name} so that someone can answer you sooner; you keep your place.`);
+    this.logger.info('waiting task moved to another queue', { taskId, from: fromQueueId, to: toQueueId });
+    return true;
+  }
+
   /** Waiting tasks of a queue in service order, for supervisors. */
   async waitingTasks(queueId: string): Promise<Array<{ taskId: string; position: number; priority: number; enqueuedAt: number; channel: string }>> {
     const order = await this.router.waitingOrder(queueId);

@@ -4,6 +4,7 @@ import { EntitySchema, type ValueTransformer } from 'typeorm';
 import { CHARGING_ENTITIES } from './charging-entities.js';
 import { SOCIAL_ENTITIES } from './social-entities.js';
 import { CONTEXT_ENTITIES } from './context-entities.js';
+import { PUSH_ENTITIES } from './push-entities.js';
 
 /** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
 const epochMs: ValueTransformer = {
@@ -99,6 +100,9 @@ export interface QueueRow {
   revealContact?: boolean;
   /** Its agents see the customer's sessions with other agents, not only their own. */
   shareHistory?: boolean;
+  /** Longest a task should wait here, s; then it is escalated (routing/wait-escalation.ts). null: no limit. */
+  maxWaitSeconds?: number | null;
+  maxWaitAction?: 'escalate' | 'overflow';
 }
 
 export const QueueEntity = new EntitySchema<QueueRow>({
@@ -128,6 +132,8 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     recordingRetentionDays: { type: 'integer', nullable: true, name: 'recording_retention_days' },
     revealContact: { type: 'boolean', default: false, name: 'reveal_contact' },
     shareHistory: { type: 'boolean', default: false, name: 'share_history' },
+    maxWaitSeconds: { type: 'integer', nullable: true, name: 'max_wait_seconds' },
+    maxWaitAction: { type: 'varchar', length: 16, default: 'escalate', name: 'max_wait_action' },
   },
 });
 
@@ -353,4 +359,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES, ...PUSH_ENTITIES];

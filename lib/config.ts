@@ -40,6 +40,10 @@ export const ConfigSchema = Type.Object({
     tlsPort: Port,
     tlsKeyFile: Type.String(),
     tlsCertFile: Type.String(),
+    /** Ports of the per-call RTP relay (RFC 4733 digits, RTP time-out); apart from Janus's range. */
+    rtpPortRange: Type.String({ pattern: '^\\d+-\\d+$' }),
+    /** No RTP from a phone for this long (not on hold) ends the call; 0: no check. */
+    rtpTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
   dataDir: Type.String({ minLength: 1 }),
   db: Type.Union([
@@ -114,6 +118,16 @@ export const ConfigSchema = Type.Object({
     turnSecret: Type.String(),
     ttlSeconds: Type.Integer({ minimum: 60, maximum: 86_400 }),
   }),
+  /** Web Push (push/, docs/push.md): offers reach agents whose app is in the background. */
+  push: Type.Object({
+    /** VAPID key pair (RFC 8292), base64url: the uncompressed P-256 public key and the private scalar; empty: generated and kept in the data folder. */
+    vapidPublicKey: Type.String({ pattern: '^([A-Za-z0-9_-]{87})?$' }),
+    vapidPrivateKey: Type.String({ pattern: '^([A-Za-z0-9_-]{43})?$' }),
+    /** Contact push services may use (mailto: or https:); empty: mailto: the first admin's email. */
+    vapidSubject: Type.String({ pattern: '^((mailto:|https://)\\S+)?$' }),
+    /** For tests only: accept http:// subscription endpoints on the loopback address. */
+    allowLoopbackEndpoints: Type.Union([Type.Literal('yes'), Type.Literal('no')]),
+  }),
   log: Type.Object({
     level: Type.Union(['error', 'warn', 'info', 'http', 'verbose', 'debug'].map((l) => Type.Literal(l))),
     format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
@@ -145,6 +159,8 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_SIP_MEDIA_ADDRESS', path: 'sip.mediaAddress', kind: 'string' },
   { name: 'MCCS_SIP_TRUNKS_FILE', path: 'sip.trunksFile', kind: 'string' },
   { name: 'MCCS_SIP_TLS_PORT', path: 'sip.tlsPort', kind: 'int' },
+  { name: 'MCCS_SIP_RTP_PORTS', path: 'sip.rtpPortRange', kind: 'string' },
+  { name: 'MCCS_SIP_RTP_TIMEOUT_SECONDS', path: 'sip.rtpTimeoutSeconds', kind: 'int' },
   { name: 'MCCS_SIP_TLS_KEY_FILE', path: 'sip.tlsKeyFile', kind: 'string' },
   { name: 'MCCS_SIP_TLS_CERT_FILE', path: 'sip.tlsCertFile', kind: 'string' },
   { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
@@ -177,6 +193,10 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_TURN_URLS', path: 'ice.turnUrls', kind: 'list' },
   { name: 'MCCS_TURN_SECRET', path: 'ice.turnSecret', kind: 'string', secret: true },
   { name: 'MCCS_TURN_TTL_SECONDS', path: 'ice.ttlSeconds', kind: 'int' },
+  { name: 'MCCS_VAPID_PUBLIC_KEY', path: 'push.vapidPublicKey', kind: 'string' },
+  { name: 'MCCS_VAPID_PRIVATE_KEY', path: 'push.vapidPrivateKey', kind: 'string', secret: true },
+  { name: 'MCCS_VAPID_SUBJECT', path: 'push.vapidSubject', kind: 'string' },
+  { name: 'MCCS_PUSH_ALLOW_LOOPBACK', path: 'push.allowLoopbackEndpoints', kind: 'string' },
   { name: 'MCCS_LOG_LEVEL', path: 'log.level', kind: 'string' },
   { name: 'MCCS_LOG_FORMAT', path: 'log.format', kind: 'string' },
 ];
@@ -252,7 +272,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       publicRateLimitPerMinute: 120,
       webRoot: path.resolve(cwd, 'dist/web'),
     },
-    sip: { port: 5060, host: '127.0.0.1', publicAddress: '', mediaAddress: '', trunksFile: '', tlsPort: 5061, tlsKeyFile: '', tlsCertFile: '' },
+    sip: { port: 5060, host: '127.0.0.1', publicAddress: '', mediaAddress: '', trunksFile: '', tlsPort: 5061, tlsKeyFile: '', tlsCertFile: '', rtpPortRange: '41000-50999', rtpTimeoutSeconds: 30 },
     dataDir,
     db: { kind: 'sqlite', file: path.join(dataDir, 'mccs.sqlite') },
     queueStore: { kind: 'memory' },
@@ -276,6 +296,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     context: { transcriptRetentionDays: 365 },
     charging: { tickMs: 5000, sliceSeconds: 300, defaultCurrency: 'EUR', paymentWebhookSecret: '' },
     ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
+    push: { vapidPublicKey: '', vapidPrivateKey: '', vapidSubject: '', allowLoopbackEndpoints: 'no' },
     log: { level: 'info', format: 'auto' },
   };
   const config = deepMerge(defaults, { ...merged, dataDir });
@@ -304,6 +325,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       // Every visitor sees a username and its HMAC: a short secret can be found from them offline.
       problems.push('MCCS_TURN_SECRET: too short, use at least 16 characters (value hidden; e.g. `openssl rand -hex 32`)');
     }
+  }
+  // A VAPID key pair is configured whole or generated whole: half of one cannot sign.
+  const push = config.push as Partial<Config['push']> | undefined;
+  if (push && typeof push.vapidPublicKey === 'string' && typeof push.vapidPrivateKey === 'string' && !push.vapidPublicKey !== !push.vapidPrivateKey) {
+    problems.push(`${push.vapidPublicKey ? 'MCCS_VAPID_PRIVATE_KEY' : 'MCCS_VAPID_PUBLIC_KEY'}: required with the other half of the VAPID key pair (or leave both empty to generate one)`);
   }
   if (problems.length) throw new ConfigError(problems);
   return config as Config;

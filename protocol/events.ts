@@ -232,6 +232,8 @@ export interface AgentClientToServer extends MediaClientToServer, AgentMediaClie
   'task:transfer': (p: Static<typeof TransferPayload>, ack: AckFn<{ taskId: string; queueId: string; status: TaskStatus }>) => void;
   'social:reply': (p: Static<typeof SocialReplyPayload>, ack: AckFn<SocialPostView>) => void;
   'social:handle': (p: Static<typeof SocialHandlePayload>, ack: AckFn<{ taskId: string; status: TaskStatus; social: SocialPostView }>) => void;
+  /** The app came on screen or went to the background; sent on every connect too. */
+  'app:visibility': (p: Static<typeof AppVisibilityPayload>, ack: AckFn<{ visible: boolean }>) => void;
 }
 export interface AgentServerToClient extends MediaServerToClient, AgentMediaServerToClient {
   /** Sent once on connect: presence and the tasks the agent already holds (after a reload). */
@@ -365,6 +367,9 @@ export const SocialHandlePayload = Type.Object(
   { additionalProperties: false },
 );
 
+/** Whether the agent app is on screen (document.visibilityState): offers are pushed only while none of the agent's connections is. */
+export const AppVisibilityPayload = Type.Object({ visible: Type.Boolean() }, { additionalProperties: false });
+
 export const AGENT_EVENT_SCHEMAS = {
   ...MEDIA_EVENT_SCHEMAS,
   'media:invite': MediaInvitePayload,
@@ -377,6 +382,7 @@ export const AGENT_EVENT_SCHEMAS = {
   'task:transfer': TransferPayload,
   'social:reply': SocialReplyPayload,
   'social:handle': SocialHandlePayload,
+  'app:visibility': AppVisibilityPayload,
 } satisfies Record<keyof AgentClientToServer, TSchema>;
 
 // ---- /supervisor namespace ------------------------------------------------------------------
@@ -424,6 +430,8 @@ export interface SupervisorServerToClient {
   'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
   /** On connect, every few seconds, and soon after a change. */
   'queues:metrics': (s: QueueMetricsSnapshot) => void;
+  /** A task waited past its queue's maximum wait: it was escalated (served first) or moved to the overflow queue. */
+  'queue:alert': (e: { taskId: string; queueId: string; waitedMs: number; action: 'escalate' | 'overflow'; toQueueId: string | null; at: number }) => void;
   'event:error': (e: { event: string; error: WireError }) => void;
 }
 

@@ -116,6 +116,9 @@ export const QueueSettingsFields = {
   revealContact: Type.Boolean(),
   /** Agents of this queue see the customer's sessions with other agents (default false: only their own). */
   shareHistory: Type.Boolean(),
+  /** Longest a task should wait, seconds; then it is escalated (served first, supervisors alerted) or moved to the overflow queue. null: no limit. */
+  maxWaitSeconds: Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 5, maximum: 86_400 }),
+  maxWaitAction: Type.Union([Type.Literal('escalate'), Type.Literal('overflow')]),
 };
 
 export const QueueConfigView = Type.Object({

@@ -1,6 +1,6 @@
 // The queues (topics) customers choose from: stored in the database with their routing
 // configuration, mirrored into the routing engine, and consulted when a task asks to join.
-import type { Repository } from 'typeorm';
+import { IsNull, Not, type Repository } from 'typeorm';
 import type { QueueRow } from '../db/entities.js';
 import { DomainError } from '../lib/errors.js';
 import type { RoutingEngine, RoutingQueue } from './engine.js';
@@ -9,6 +9,7 @@ import { parseRelaxationSteps, type RelaxationStep } from './relaxation.js';
 import { isStrategyName, type StrategyName } from './strategies.js';
 import { isOpen, parseBusinessHours, type BusinessHours } from './business-hours.js';
 import type { AdmissionRules, ClosedAction } from './admission.js';
+import type { MaxWaitRule } from './wait-escalation.js';
 
 export interface QueueSummary {
   id: string;
@@ -49,6 +50,9 @@ export interface QueueSettings {
   revealContact: boolean;
   /** Agents see the customer's sessions with other agents (context/). */
   shareHistory: boolean;
+  /** Longest a task should wait, s (null: no limit); then it is escalated or moved to the overflow queue. */
+  maxWaitSeconds: number | null;
+  maxWaitAction: 'escalate' | 'overflow';
 }
 
 export type QueueConfig = QueueSettings & { id: string; createdAt: number; waiting: number; open: boolean };
@@ -81,6 +85,8 @@ const DEFAULT_SETTINGS: Omit<QueueSettings, 'name'> = {
   recordingRetentionDays: null,
   revealContact: false,
   shareHistory: false,
+  maxWaitSeconds: null,
+  maxWaitAction: 'escalate',
 };
 
 /** Turns parser TypeErrors into the VALIDATION answer an admin sees. */
@@ -127,6 +133,12 @@ export class QueueDirectory {
         recordCalls: q.recordCalls,
       })),
     );
+  }
+
+  /** Queues with a maximum wait, for the escalation check (no waiting counts: it runs every few seconds). */
+  async maxWaitRules(): Promise<MaxWaitRule[]> {
+    const rows = await this.queues.find({ where: { maxWaitSeconds: Not(IsNull()) } });
+    return rows.map((r) => ({ queueId: r.id, maxWaitSeconds: r.maxWaitSeconds!, action: r.maxWaitAction ?? 'escalate', overflowQueueId: r.overflowQueueId }));
   }
 
   async listConfigs(now = Date.now()): Promise<QueueConfig[]> {
@@ -184,6 +196,12 @@ export class QueueDirectory {
     if (typeof s.recordCalls !== 'boolean') throw new DomainError('VALIDATION', 'recordCalls: expected true or false');
     if (typeof s.revealContact !== 'boolean') throw new DomainError('VALIDATION', 'revealContact: expected true or false');
     if (typeof s.shareHistory !== 'boolean') throw new DomainError('VALIDATION', 'shareHistory: expected true or false');
+    if (s.maxWaitSeconds !== null && !(Number.isInteger(s.maxWaitSeconds) && s.maxWaitSeconds >= 5 && s.maxWaitSeconds <= 86_400)) {
+      throw new DomainError('VALIDATION', 'maxWaitSeconds: expected whole seconds from 5 to 86400, or null for no limit');
+    }
+    if (s.maxWaitAction === 'overflow' && s.maxWaitSeconds !== null && !s.overflowQueueId) {
+      throw new DomainError('VALIDATION', 'maxWaitAction "overflow" needs an overflowQueueId');
+    }
     const days = s.recordingRetentionDays;
     if (days !== null && !(Number.isInteger(days) && days >= 1 && days <= 36_500)) {
       throw new DomainError('VALIDATION', 'recordingRetentionDays: expected a whole number of days from 1 to 36500, or null for the default');
@@ -216,6 +234,8 @@ export class QueueDirectory {
       recordingRetentionDays: s.recordingRetentionDays,
       revealContact: s.revealContact,
       shareHistory: s.shareHistory,
+      maxWaitSeconds: s.maxWaitSeconds,
+      maxWaitAction: s.maxWaitAction,
     };
   }
 
@@ -253,6 +273,8 @@ function settingsOf(row: QueueRow): QueueSettings {
     recordingRetentionDays: row.recordingRetentionDays ?? null,
     revealContact: row.revealContact ?? false,
     shareHistory: row.shareHistory ?? false,
+    maxWaitSeconds: row.maxWaitSeconds ?? null,
+    maxWaitAction: row.maxWaitAction ?? 'escalate',
   };
 }
 

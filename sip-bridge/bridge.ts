@@ -1,7 +1,8 @@
 // The SIP bridge: phone calls between SIP trunks and media rooms, both ways. An INVITE from a trunk
 // (allow list and/or digest) within its limits gets a media room, the caller joins it as a
-// plain-RTP leg of the media server, and the 200 OK's SDP points the caller straight at the media
-// server (no relay of ours); once the ACK arrives the call goes to `onCall`. `dial` places a call on
+// plain-RTP leg of the media server through an RTP relay of ours (RFC 4733 digits, RTP time-out;
+// a trunk with `rtpRelay: false` points the caller straight at the media server); once the ACK
+// arrives the call goes to `onCall`. `dial` places a call on
 // a trunk the same way round. Trunks can be registered at their provider and watched with OPTIONS.
 // Every dialog, answered or not, reaches a final state; answered calls end exactly once with their
 // room destroyed (or, for a room lent to `dial`, their leg removed).
@@ -22,6 +23,8 @@ import { ALLOW, SUPPORTED, callerIdentity, calledNumber, checkInvite, checkReque
 import { OutboundCall } from './outbound-call.js';
 import type { PhoneCall } from './phone-call.js';
 import { PhoneLeg } from './phone-leg.js';
+import { RtpRelay } from './rtp-relay.js';
+import { RtpPortRange, parsePortRange } from './rtp-ports.js';
 import { TrunkRegistration, type RegistrationStatus } from './registration.js';
 import { SdpError, parseOffer, type AudioOffer, type G711 } from './sdp.js';
 import { TrunkLimiter, TrunkTable, outboundTarget, type TrunkConfig } from './trunks.js';
@@ -54,7 +57,22 @@ export interface SipBridgeOptions {
   promptsDir?: string;
   /** Hard ceiling on a call's length, whatever the signalling says. Default 4 h; 0: none. */
   maxCallMs?: number;
+  /** The RTP relay between phones and the media server (trunks with `rtpRelay: false` go without). */
+  relay?: RelayOptions;
 }
+
+export interface RelayOptions {
+  /** Ports for relay sockets, 'min-max' (even ones are used); keep it apart from the media server's. Default '41000-50999'. */
+  portRange?: string;
+  /** No RTP from a phone for this long, while not on hold → BYE, 'rtp_timeout'. Default 30 s; 0: no check. */
+  rtpTimeoutMs?: number;
+  /** Where relay sockets bind. Default: `listen.host`. */
+  host?: string;
+  /** The relay's address as the media server reaches it. Default: `host`, or the public address when that is a wildcard. */
+  mediaServerAddress?: string;
+}
+
+export const DEFAULT_RELAY = { portRange: '41000-50999', rtpTimeoutMs: 30_000 } as const;
 
 export interface DialOptions {
   trunkId: string;
@@ -150,6 +168,10 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   readonly #byBranch = new Map<string, Entry>();
   readonly #registrations = new Map<string, TrunkRegistration>();
   readonly #keepAlives = new Map<string, TrunkKeepAlive>();
+  readonly #relayPorts: RtpPortRange;
+  /** The relay sockets' address for the media server, and the one phones are told (c=). */
+  readonly #relayAddress: string;
+  readonly #relayPhoneAddress: string;
   #closed = false;
 
   constructor(opts: SipBridgeOptions) {
@@ -162,6 +184,11 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
     if (!Number.isInteger(opts.listen.port) || opts.listen.port <= 0) throw new TypeError('SIP bridge: listen.port must be a concrete port');
     this.#host = host;
     this.#contact = `sip:mccs@${host}:${opts.listen.port}`;
+    const relayHost = opts.relay?.host ?? opts.listen.host;
+    const concreteRelayHost = relayHost === '0.0.0.0' ? host : relayHost;
+    this.#relayPorts = new RtpPortRange(relayHost, parsePortRange(opts.relay?.portRange ?? DEFAULT_RELAY.portRange));
+    this.#relayAddress = opts.relay?.mediaServerAddress ?? concreteRelayHost;
+    this.#relayPhoneAddress = opts.mediaAddress ?? opts.publicAddress ?? concreteRelayHost;
     const tls = opts.listen.tls;
     const stackOptions: StackOptions = {
       address: opts.listen.host,
@@ -187,6 +214,11 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   /** Dialogs of any state this bridge holds (for tests: 0 after every call has ended). */
   get dialogCount(): number {
     return this.#dialogs.size;
+  }
+
+  /** RTP relay sockets open (for tests: 0 once every call has ended). */
+  get relayCount(): number {
+    return this.#relayPorts.openSockets;
   }
 
   /** Per trunk: calls up, registration and reachability (for an admin view). */
@@ -457,19 +489,22 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
       return;
     }
     entry.dialog.respond(rq, 200, 'OK');
-    for (const d of digits) entry.call?._digit(d);
+    for (const d of digits) entry.call?._digit(d, 'info');
   }
 
   // ---- media -----------------------------------------------------------------------------------------
 
   /** The phone's leg joins the room for the far end's offer; resolves with our SDP answer. */
   async #joinLeg(entry: Entry, room: MediaRoom, offer: AudioOffer, display: string): Promise<string> {
+    const relayed = entry.trunk.rtpRelay ?? true;
+    const mediaAddress = relayed ? this.#relayPhoneAddress : this.#opts.mediaAddress;
     const leg = new PhoneLeg({
       room,
       legId: entry.legId,
       display,
       ...(this.#opts.codecs ? { codecs: this.#opts.codecs } : {}),
-      ...(this.#opts.mediaAddress ? { mediaAddress: this.#opts.mediaAddress } : {}),
+      ...(mediaAddress ? { mediaAddress } : {}),
+      ...(relayed ? { openRelay: (o: AudioOffer) => this.#openRelay(entry, o) } : {}),
       logger: this.#log,
       onHold: (held) => entry.call?._hold(held),
     });
@@ -481,6 +516,22 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
       void this.#finish(entry, 'media_lost');
     });
     return answer;
+  }
+
+  async #openRelay(entry: Entry, offer: AudioOffer): Promise<RtpRelay> {
+    const timeoutMs = this.#opts.relay?.rtpTimeoutMs ?? DEFAULT_RELAY.rtpTimeoutMs;
+    return new RtpRelay({
+      socket: await this.#relayPorts.bind(),
+      address: this.#relayAddress,
+      phone: offer.remote,
+      ...(offer.telephoneEvent !== undefined ? { telephoneEventPt: offer.telephoneEvent } : {}),
+      timeoutMs,
+      onDigit: (digit) => entry.call?._digit(digit, 'rfc4733'),
+      onTimeout: () => {
+        this.#log.info('SIP: no RTP from the phone, hanging up', { callId: entry.dialog.callId, timeoutMs });
+        void this.#finish(entry, 'rtp_timeout');
+      },
+    });
   }
 
   #dialogContext(entryOf: () => Entry | undefined): DialogContext {
@@ -586,6 +637,7 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   }
 
   async #cleanup(entry: Entry): Promise<void> {
+    entry.leg?.close();
     const room = entry.room;
     if (!room || room.destroyed) return;
     const done = entry.ownsRoom ? room.destroy() : entry.leg ? room.leave(entry.legId) : Promise.resolve();

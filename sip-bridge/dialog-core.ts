@@ -22,8 +22,10 @@ export type EndReason =
   | 'no_ack'
   /** The session was not refreshed in time (RFC 4028), or the peer stopped answering keep-alives. */
   | 'session_expired'
-  /** The media leg went away (the media server lost it, or RTP stopped). */
+  /** The media leg went away (the media server lost it). */
   | 'media_lost'
+  /** No RTP from the phone for the relay's time-out while not on hold (the phone lost its network). */
+  | 'rtp_timeout'
   /** Setting the call up failed on our side (media server, internal error), or the trunk could not be reached. */
   | 'failed'
   /** An outbound call the far end refused with a final 3xx-6xx. */

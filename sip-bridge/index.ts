@@ -1,8 +1,8 @@
 // The SIP bridge's public surface; other folders import from here only.
-export { SipBridge, DialError, type SipBridgeOptions, type SipBridgeEvents, type DialogSummary, type DialOptions, type TrunkStatus } from './bridge.js';
+export { SipBridge, DialError, DEFAULT_RELAY, type RelayOptions, type SipBridgeOptions, type SipBridgeEvents, type DialogSummary, type DialOptions, type TrunkStatus } from './bridge.js';
 export { InboundCall, type InboundCallEvents } from './call.js';
 export { OutboundCall } from './outbound-call.js';
-export { PhoneCall, PROMPTS_DIR, type PhoneCallEvents } from './phone-call.js';
+export { PhoneCall, PROMPTS_DIR, type DigitSource, type PhoneCallEvents } from './phone-call.js';
 export { DEFAULT_TIMERS, type DialogTimers, type EndReason } from './dialog.js';
 export type { CallerIdentity } from './message.js';
 export type { RegistrationStatus } from './registration.js';

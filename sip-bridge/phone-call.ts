@@ -27,9 +27,11 @@ function canPlay(room: MediaRoom): room is MediaRoom & FilePlayer {
   return typeof r.playFile === 'function' && typeof r.stopFile === 'function';
 }
 
+export type DigitSource = 'rfc4733' | 'info';
+
 export type PhoneCallEvents = {
-  /** A DTMF digit (0-9, *, #, A-D) and how it came (SIP INFO for now; RFC 4733 is not reported by the media server). */
-  digit: [digit: string, via: 'info'];
+  /** A DTMF digit (0-9, *, #, A-D) and how it came: RFC 4733 telephone-event in RTP (through the relay) or SIP INFO. */
+  digit: [digit: string, via: DigitSource];
   /** The far end put the call on hold (true) or resumed it (false); their leg is muted in the mix while held. */
   hold: [held: boolean];
   /** Exactly once; the call's own room is destroyed by then (a room lent to `dial` is only left). */
@@ -118,8 +120,8 @@ export abstract class PhoneCall extends TypedEmitter<PhoneCallEvents> {
   }
 
   /** @private */
-  _digit(d: string): void {
-    if (!this.#endReason) this.safeEmit('digit', d, 'info');
+  _digit(d: string, via: DigitSource): void {
+    if (!this.#endReason) this.safeEmit('digit', d, via);
   }
 
   /** @private */

@@ -1,9 +1,12 @@
 // The phone's media in a call: one plain-RTP leg of a media room, joined from the far end's SDP
-// offer and kept in step with its later offers (hold, resume, a new address or codec). Every answer
-// points the phone straight at the media server's port for the leg: no relay of ours.
+// offer and kept in step with its later offers (hold, resume, a new address or codec). With a relay
+// (the default, rtp-relay.ts) the phone talks to our socket and the media server to the same socket,
+// so our SDP address never changes and a phone that moves only re-points the relay; without one the
+// phone is pointed straight at the media server's port and every move re-joins the leg.
 import type { Logger } from '../lib/logger.js';
 import type { MediaRoom } from '../media/index.js';
 import type { ReinviteResult } from './dialog-core.js';
+import type { RtpRelay } from './rtp-relay.js';
 import { SdpError, answerDirection, buildAnswer, isHold, parseOffer, type AudioOffer, type G711 } from './sdp.js';
 
 export interface PhoneLegOptions {
@@ -12,8 +15,10 @@ export interface PhoneLegOptions {
   display: string;
   /** Codec preference for later offers (the first offer was parsed by the caller). */
   codecs?: G711[];
-  /** c= override when the media server's own RTP address is not reachable for phones. */
+  /** The address in our SDP (c=) when it is not the relay's or the media server's own. */
   mediaAddress?: string;
+  /** Opens the leg's RTP relay for the first offer; absent: no relay (the direct path). */
+  openRelay?: (offer: AudioOffer) => Promise<RtpRelay>;
   logger: Logger;
   /** The far end held (true) or resumed (false) the call. */
   onHold: (held: boolean) => void;
@@ -23,8 +28,11 @@ export class PhoneLeg {
   readonly #o: PhoneLegOptions;
   readonly #sessionId = String(Date.now());
   #offer: AudioOffer | undefined;
+  #relay: RtpRelay | undefined;
+  /** What our SDP names: the relay's socket, or the media server's port for the leg. */
   #local: { ip: string; port: number } | undefined;
   #version = 0;
+  #closed = false;
 
   constructor(opts: PhoneLegOptions) {
     this.#o = opts;
@@ -36,6 +44,15 @@ export class PhoneLeg {
 
   /** Joins the leg to the room for the far end's offer; resolves with our SDP answer. */
   async answer(offer: AudioOffer): Promise<string> {
+    if (this.#o.openRelay) {
+      const relay = await this.#o.openRelay(offer);
+      if (this.#closed) {
+        relay.close();
+        throw new Error('the phone leg was closed while it was set up');
+      }
+      this.#relay = relay;
+      relay.setHeld(isHold(offer));
+    }
     await this.#join(offer);
     this.#offer = offer;
     return this.#answer(offer);
@@ -53,18 +70,32 @@ export class PhoneLeg {
       throw err;
     }
     const held = isHold(offer);
-    const moved = !held && (offer.remote.ip !== before.remote.ip || offer.remote.port !== before.remote.port || offer.codec !== before.codec || offer.payloadType !== before.payloadType);
-    // Rejoining with the same leg id replaces the participant: the media server sends to the new address.
-    if (moved) await this.#join(offer);
+    const moved = !held && (offer.remote.ip !== before.remote.ip || offer.remote.port !== before.remote.port);
+    const recoded = !held && (offer.codec !== before.codec || offer.payloadType !== before.payloadType);
+    // Rejoining with the same leg id replaces the participant. Through the relay only a codec change
+    // needs that; without it the media server must also learn the phone's new address.
+    if (recoded || (moved && !this.#relay)) await this.#join(offer);
+    if (!held) this.#relay?.setPhone(offer.remote, offer.telephoneEvent);
+    this.#relay?.setHeld(held);
     await this.#o.room.setMuted(this.#o.legId, held).catch((err: unknown) => this.#o.logger.warn('SIP: muting a held phone leg failed', { err }));
     this.#offer = held ? { ...offer, remote: before.remote } : offer;
     this.#o.onHold(held);
     return { status: 200, reason: 'OK', sdp: this.#answer(offer, answerDirection(offer.direction)) };
   }
 
+  /** Closes the relay (its socket). The leg in the room is the room's to remove. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#relay?.close();
+  }
+
   async #join(offer: AudioOffer): Promise<void> {
-    const { local } = await this.#o.room.joinRtp({ legId: this.#o.legId, display: this.#o.display, codec: offer.codec, remote: offer.remote, payloadType: offer.payloadType });
-    this.#local = this.#o.mediaAddress ? { ip: this.#o.mediaAddress, port: local.port } : local;
+    const relay = this.#relay;
+    const remote = relay ? relay.local : offer.remote;
+    const { local } = await this.#o.room.joinRtp({ legId: this.#o.legId, display: this.#o.display, codec: offer.codec, remote, payloadType: offer.payloadType });
+    relay?.setMediaServer(local);
+    const ours = relay ? relay.local : local;
+    this.#local = { ip: this.#o.mediaAddress ?? ours.ip, port: ours.port };
   }
 
   #answer(offer: AudioOffer, direction?: ReturnType<typeof answerDirection>): string {

@@ -66,6 +66,8 @@ export async function startSipBridge(opts: StartSipOptions): Promise<StartedSipB
     listen: { host: opts.sip.host, port: opts.sip.port, ...(tls ? { tls } : {}) },
     ...(opts.sip.publicAddress ? { publicAddress: opts.sip.publicAddress } : {}),
     ...(opts.sip.mediaAddress ? { mediaAddress: opts.sip.mediaAddress } : {}),
+    // The defaults until lib/config.ts reads MCCS_SIP_RTP_PORTS and MCCS_SIP_RTP_TIMEOUT_SECONDS (README, "Proposed config").
+    relay: { portRange: opts.sip.rtpPortRange, rtpTimeoutMs: opts.sip.rtpTimeoutSeconds * 1000 },
     trunks,
     onCall: (call) => intake.onCall(call),
   });

@@ -43,6 +43,8 @@ export interface TrunkConfig {
   target?: string;
   register?: TrunkRegistrationConfig;
   keepAlive?: TrunkKeepAliveConfig;
+  /** Relay the trunk's RTP through the bridge (RFC 4733 digits, RTP time-out). Default true; false points phones straight at the media server. */
+  rtpRelay?: boolean;
 }
 
 /** Where a trunk's outbound requests go, if anywhere. */
@@ -67,6 +69,7 @@ export function validateTrunks(trunks: TrunkConfig[]): void {
         throw new TypeError(`SIP trunk ${t.id}: ${what} is not a SIP URI or host:port: ${v}`);
       }
     };
+    if (t.rtpRelay !== undefined && typeof t.rtpRelay !== 'boolean') throw new TypeError(`SIP trunk ${t.id}: rtpRelay must be true or false`);
     if (t.target !== undefined) uri('target', t.target);
     if (t.register) {
       uri('register.registrar', t.register.registrar);

@@ -20,6 +20,8 @@ import { registerMediaRoutes, type MediaRouteDeps } from './media-routes.js';
 import { registerStaffRoutes } from './staff-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
 import { registerChargingRoutes } from './charging-routes.js';
+import { registerPushRoutes } from './push-routes.js';
+import type { PushService } from '../../push/index.js';
 import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
 import { registerSipRoutes } from './sip-routes.js';
@@ -66,6 +68,8 @@ export interface HttpDeps {
   agentPhones?: AgentPhoneDirectory;
   /** Managers' API and its administration; without it those routes are not registered. */
   manager?: Omit<ManagerRouteDeps, 'tokens'>;
+  /** Web Push for agents; without it the push routes are not registered. */
+  push?: PushService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -137,6 +141,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.agentPhones) registerAgentPhoneRoutes(app, { tokens: deps.tokens, phones: deps.agentPhones });
   if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
+  if (deps.push) registerPushRoutes(app, { tokens: deps.tokens, push: deps.push, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

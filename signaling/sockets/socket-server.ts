@@ -25,6 +25,7 @@ import type { MediaClientToServer } from '../../protocol/events.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { SocialService } from '../../social/social-service.js';
 import type { CustomerContext } from '../../context/customer-context.js';
+import type { WaitEscalation } from '../../routing/wait-escalation.js';
 
 function socialOrFail(social: SocialService | undefined): SocialService {
   if (!social) throw new DomainError('NOT_FOUND', 'social posts are not handled on this server');
@@ -33,6 +34,8 @@ function socialOrFail(social: SocialService | undefined): SocialService {
 
 interface SocketData {
   principal: Principal;
+  /** Agents: the app on screen (app:visibility); kept on the socket so every node can ask (fetchSockets). */
+  visible?: boolean;
 }
 
 export interface SocketDeps {
@@ -52,6 +55,8 @@ export interface SocketDeps {
   social?: SocialService;
   /** Customer context (ratings); without it chat:rate answers NOT_FOUND. */
   context?: CustomerContext;
+  /** Maximum-wait escalations, for supervisors' alerts. */
+  escalations?: WaitEscalation;
 }
 
 type Promised<F> = F extends (p: infer P, ack: (a: { ok: true; data: infer R } | { ok: false }) => void) => void ? (p: P) => Promise<R> : never;
@@ -91,7 +96,10 @@ async function authenticate(socket: Socket, tokens: TokenService): Promise<Princ
   return tokens.verify(token);
 }
 
-export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: Server; notifier: ChatNotifier & CallNotifier; close(): Promise<void> } {
+export function attachSockets(
+  httpServer: HttpServer,
+  deps: SocketDeps,
+): { io: Server; notifier: ChatNotifier & CallNotifier; agentVisible(agentId: string): Promise<boolean>; close(): Promise<void> } {
   const io = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: deps.maxPayloadBytes,
@@ -186,6 +194,10 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
         'task:transfer': (p) => deps.chat.transfer(agentId, p),
         'social:reply': (p) => socialOrFail(deps.social).recordReply(agentId, p.taskId, p.text),
         'social:handle': (p) => socialOrFail(deps.social).handle(agentId, p),
+        'app:visibility': (p) => {
+          socket.data.visible = p.visible;
+          return { visible: p.visible };
+        },
       },
       { namespace: 'agent', logger, metrics: deps.metrics, expiresAt: principal.expiresAt },
     );
@@ -228,6 +240,8 @@ export function attachSockets(httpServer: HttpServer, deps: SocketDeps): { io: S
   return {
     io,
     notifier,
+    // Asks every node (through the adapter): the agent may be connected to another one.
+    agentVisible: async (agentId) => (await agents.in(agentRoom(agentId)).fetchSockets()).some((s) => s.data.visible === true),
     close: () => {
       closed = true;
       return new Promise<void>((resolve) => void io.close(() => resolve()));

@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { CallService } from '../../calls/call-service.js';
 import { bindEvents } from './event-binding.js';
+import type { WaitEscalation } from '../../routing/wait-escalation.js';
 
 type StaffPrincipal = Extract<Principal, { kind: 'staff' }>;
 
@@ -34,6 +35,8 @@ export interface SupervisorNamespaceDeps {
   metrics: Metrics;
   /** Call monitoring (listen, whisper, barge); without it those events answer that calls are unavailable. */
   calls?: CallService;
+  /** Maximum-wait escalations, alerted to the supervisors following the queue (this node's). */
+  escalations?: Pick<WaitEscalation, 'on'>;
 }
 
 export const supervisorRoom = (accountId: string): string => `supervisor:${accountId}`;
@@ -110,6 +113,13 @@ export function registerSupervisorNamespace(io: Server, deps: SupervisorNamespac
     unsubscribe?.();
     timer = pending = unsubscribe = null;
   };
+
+  // Each node escalates what it sees and alerts its own supervisors; a repeat from another node is the same alert.
+  deps.escalations?.on('escalated', (e) => {
+    for (const socket of nsp.sockets.values()) {
+      if (!socket.data.queueIds || socket.data.queueIds.has(e.queueId)) socket.emit('queue:alert', e);
+    }
+  });
 
   nsp.on('connection', (socket) => {
     const principal = socket.data.principal;

@@ -60,3 +60,21 @@ test('the caller presses 2 in the menu and waits in the technical queue', async 
     agent.close();
   }
 }, 60_000);
+
+test('the caller presses 2 as an RFC 4733 telephone-event (through the RTP relay) and waits in the technical queue', async () => {
+  const admin = await adminToken(server.url);
+  const a = await createAgent(server.url, admin, { displayName: 'Rita Relay' });
+  const agent = await connect<AgentSocket>(server.url, '/agent', a.token);
+  try {
+    await next(agent, 'hello');
+    await call(agent, 'presence:set', { state: 'ready' });
+    const sipp = runSipp({ scenario: 'uac-menu-2-rfc4733.xml', workDir, target: { host: '127.0.0.1', port: sipPort }, sipPort: await freePort(), mediaPort: await freePort(), timeoutS: 40 });
+    const offer = await next<Offer>(agent, 'offer', () => true, 30_000);
+    expect(offer).toMatchObject({ channel: 'call', queue: { id: 'technical' } });
+    await call(agent, 'offer:accept', { taskId: offer.taskId });
+    await call(agent, 'media:hangup', { taskId: offer.taskId });
+    expect((await sipp).code).toBe(0);
+  } finally {
+    agent.close();
+  }
+}, 60_000);

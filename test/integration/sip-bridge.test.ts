@@ -106,8 +106,9 @@ afterEach(async () => {
   if (bridge) {
     const b = bridge;
     bridge = undefined;
-    await until('dialogs to end', () => b.dialogCount === 0, 5000).catch(() => undefined);
+    await until('dialogs and relays to end', () => b.dialogCount === 0 && b.relayCount === 0, 5000).catch(() => undefined);
     expect(b.dialogCount).toBe(0);
+    expect(b.relayCount).toBe(0);
     await b.close();
   }
   for (const c of calls.splice(0)) expect(c.state).toBe('ended');

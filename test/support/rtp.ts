@@ -29,11 +29,15 @@ export interface RtpPeer {
   readonly port: number;
   /** Packets received so far. */
   readonly received: number;
+  /** Where the last packet came from (to answer symmetrically, as a phone behind NAT does). */
+  readonly lastSource: { ip: string; port: number } | undefined;
   /** RMS of the µ-law payloads received in the last `windowMs`. */
   recentLevel(windowMs?: number): number;
   /** Starts sending to the media server's address; `toneHz` 0 sends silence. */
   start(to: { ip: string; port: number }, toneHz: number): void;
   setTone(toneHz: number): void;
+  /** Stops sending (a phone that lost its network); receiving goes on. */
+  stop(): void;
   close(): Promise<void>;
 }
 
@@ -43,9 +47,11 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
   const port = socket.address().port;
   const frames: Array<{ at: number; rms: number }> = [];
   let received = 0;
-  socket.on('message', (msg) => {
+  let lastSource: { ip: string; port: number } | undefined;
+  socket.on('message', (msg, rinfo) => {
     if (msg.length <= 12) return;
     received++;
+    lastSource = { ip: rinfo.address, port: rinfo.port };
     const csrc = msg[0]! & 0x0f;
     const payload = msg.subarray(12 + csrc * 4);
     let sum = 0;
@@ -63,6 +69,9 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
     port,
     get received() {
       return received;
+    },
+    get lastSource() {
+      return lastSource;
     },
     recentLevel(windowMs = 400) {
       const since = Date.now() - windowMs;
@@ -90,6 +99,9 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
     },
     setTone(toneHz) {
       tone = toneHz;
+    },
+    stop() {
+      clearInterval(timer);
     },
     close() {
       clearInterval(timer);

@@ -42,7 +42,7 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
     scenario = path.join(o.workDir, `${o.sipPort}-${o.scenario}`);
     await writeFile(scenario, text);
   }
-  const messageFile = path.join(o.workDir, `${o.sipPort}-messages.log`);
+  const messageFile = sippMessageFile(o);
   const args = [
     ...(o.target ? [`${o.target.host}:${o.target.port}`] : []),
     '-sf', scenario,
@@ -65,6 +65,11 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const messages = await readFile(messageFile, 'utf8').catch(() => '');
   return { code, messages, stderr };
+}
+
+/** Where a run logs the SIP messages it sees (-trace_msg); readable while SIPp still runs. */
+export function sippMessageFile(o: Pick<SippOptions, 'workDir' | 'sipPort'>): string {
+  return path.join(o.workDir, `${o.sipPort}-messages.log`);
 }
 
 /** Resolves once a SIPp UAS has bound its SIP port (UDP), so requests sent to it are not lost. */

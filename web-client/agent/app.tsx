@@ -24,6 +24,11 @@ import { EarningsCard } from './earnings';
 import { SocialPanel, SocialSummary } from './social-panel';
 import { PhoneSetting } from './phone-setting';
 import { ContextPanel, ContextSummary } from './context-panel';
+import { OfflineNotice } from './connectivity';
+import { useOfferLink } from './offer-link';
+import { disablePush } from './push-subscription';
+import { PushSwitch } from './push-switch';
+import { reportVisibility } from './visibility';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -75,12 +80,22 @@ export function AgentApp() {
             <span class="muted small" data-testid="agent-name">
               {session.account.displayName}
             </span>
-            <button type="button" class="secondary" onClick={() => signOut(null)} data-testid="agent-logout">
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => {
+                // A signed-out agent gets no more offers on this device.
+                void disablePush(session.token).catch(() => undefined);
+                signOut(null);
+              }}
+              data-testid="agent-logout"
+            >
               Sign out
             </button>
           </div>
         )}
       </header>
+      <OfflineNotice />
       {session ? (
         <Workspace key={session.token} session={session} onAuthLost={signOut} />
       ) : pending ? (
@@ -198,6 +213,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   useEffect(() => {
     const socket = connect<AgentServerToClient, AgentClientToServer>('/agent', props.session.token);
     socketRef.current = socket;
+    const stopReportingVisibility = reportVisibility(socket);
     socket.on('connect', () => setConnection('online'));
     socket.on('disconnect', (why) => {
       if (props.session.expiresAt <= Date.now()) {
@@ -305,6 +321,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       patchTask(e.taskId, (x) => ({ ...x, status: e.status, endedBy: e.by }));
     });
     return () => {
+      stopReportingVisibility();
       socket.disconnect();
       socketRef.current = null;
     };
@@ -362,6 +379,13 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       });
     }
   }
+
+  const highlighted = useOfferLink({
+    loaded: status !== null,
+    offers,
+    accept: (o) => void answer(o, true),
+    gone: () => note('info', 'That offer is no longer available: it was taken by someone else or it expired.'),
+  });
 
   /** Turns a chat into a call (media:start); the customer is invited, this side joins at once. */
   async function startCall(taskId: string, video: boolean) {
@@ -481,6 +505,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                 </select>
               </label>
             </div>
+            <PushSwitch token={props.session.token} />
           </section>
 
           <EarningsCard token={props.session.token} refreshKey={earningsKey} />
@@ -527,7 +552,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
             </section>
           )}
 
-          <section aria-labelledby="offers-title">
+          <section class="offers" aria-labelledby="offers-title">
             <h2 id="offers-title" class="visually-hidden">
               Incoming chats
             </h2>
@@ -538,7 +563,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
               const isCall = channel === 'call' || channel === 'video';
               return (
                 <article
-                  class={`card offer${isCall ? ' offer--call offer--ringing' : ''}`}
+                  class={`card offer${isCall ? ' offer--call offer--ringing' : ''}${highlighted === o.taskId ? ' offer--highlight' : ''}`}
                   key={o.taskId}
                   data-testid="offer-card"
                   data-task-id={o.taskId}
