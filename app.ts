@@ -1,12 +1,17 @@
 // The composition root: builds every service from the configuration and wires them together.
 // Nothing else constructs services; modules receive what they need through their constructors.
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Config } from './lib/config.js';
 import type { Logger } from './lib/logger.js';
 import { openDatabase } from './db/data-source.js';
 import { AccountEntity, CustomerEntity, QueueEntity, RecordingEntity, TaskEntity } from './db/entities.js';
 import { RecordingService } from './recordings/recording-service.js';
 import { AccountService } from './accounts/account-service.js';
+import { AgentOnboarding } from './accounts/agent-onboarding.js';
+import { AgentPolicySweep } from './accounts/agent-policy-sweep.js';
+import { PasswordResets } from './accounts/password-reset.js';
+import { OutboxMailer } from './accounts/mailer.js';
 import { ChatService } from './chat/chat-service.js';
 import { CustomerDirectory } from './chat/customer-directory.js';
 import { RoutingEngine } from './routing/engine.js';
@@ -69,8 +74,13 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const tokens = new TokenService(tokenSecret, {
     staffSeconds: config.auth.staffTokenTtlSeconds,
     visitorSeconds: config.auth.visitorTokenTtlSeconds,
+  }, { tokenVersion: (id) => accounts.tokenVersion(id) });
+  const lockMs = config.auth.loginLockMinutes * 60_000;
+  const accounts = new AccountService(db.getRepository(AccountEntity), config.routing.defaultChatCapacity, {
+    maxFailures: config.auth.loginMaxFailures,
+    windowMs: lockMs,
+    lockMs,
   });
-  const accounts = new AccountService(db.getRepository(AccountEntity), config.routing.defaultChatCapacity);
   const bootstrapAdmin = await accounts.ensureAdmin(config.auth.adminEmail, config.auth.adminInitialPassword);
 
   const store = await createQueueStore(config.queueStore);
@@ -209,6 +219,25 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     logger: logger.child({ component: 'push' }),
   });
 
+  // Agent sign-up and verification, password resets by link (docs/agents.md).
+  let baseUrl = config.http.publicUrl.replace(/\/$/, '');
+  const onboarding = new AgentOnboarding(db, accounts, {
+    documentsDir: path.join(config.dataDir, 'agent-documents'),
+    defaultChatCapacity: config.routing.defaultChatCapacity,
+    logger: logger.child({ component: 'agents' }),
+  });
+  const resets = new PasswordResets(db, accounts, new OutboxMailer(path.join(config.dataDir, 'outbox'), logger.child({ component: 'mail' })), {
+    ttlMs: config.auth.passwordResetTtlMinutes * 60_000,
+    baseUrl: () => baseUrl,
+    logger: logger.child({ component: 'auth' }),
+  });
+  const policySweep = new AgentPolicySweep({
+    accounts: db.getRepository(AccountEntity),
+    status: (agentId) => chat.agentStatus(agentId),
+    setNotReady: (agentId, reason) => chat.setPresence(agentId, 'not_ready', reason),
+    logger: logger.child({ component: 'agents' }),
+  });
+
   const http = await buildHttpApp({
     config,
     logger,
@@ -227,6 +256,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
     agentPhones,
     push,
+    agentAccounts: { onboarding, resets, setNotReady: (agentId, reason) => chat.setPresence(agentId, 'not_ready', reason) },
     readiness: [
       {
         name: 'database',
@@ -271,6 +301,19 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     escalations,
   });
   chat.setNotifier(sockets.notifier);
+  // Revoked sessions (sign out everywhere, suspension, reset): old tokens fail at once here, and the
+  // account's live connections close on every node.
+  accounts.observer.on('sessions:revoked', (accountId, version) => {
+    tokens.noteRevoked(accountId, version);
+    for (const ns of ['/agent', '/supervisor']) {
+      void sockets.io
+        .of(ns)
+        .fetchSockets()
+        .then((all) => all.filter((s) => (s.data as { principal?: { accountId?: string } }).principal?.accountId === accountId).forEach((s) => s.disconnect(true)))
+        .catch((err: unknown) => logger.warn('closing revoked connections failed', { err }));
+    }
+  });
+  policySweep.start();
   calls.setNotifier(sockets.notifier);
   billing.setNotifier(sockets.notifier);
   // An agent whose app is in the background (or closed) hears of its offers by Web Push.
@@ -299,6 +342,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   logger.info('listening', { port });
+  baseUrl ||= `http://${host}:${port}`;
   // Retention: transcripts of conversations that ended long enough ago are removed, hourly.
   const transcriptSweep = setInterval(() => void context.sweepTranscripts().catch((err: unknown) => logger.error('transcript retention sweep failed', { err })), 3_600_000);
   transcriptSweep.unref();
@@ -326,6 +370,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         creditControl.close();
         billing.close();
         queueMonitor.close();
+        policySweep.close();
         router.close();
         await store.close();
         await media.close();

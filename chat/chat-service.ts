@@ -31,6 +31,7 @@ import type {
   QueueInfo,
 } from '../protocol/events.js';
 import type { RoutingEngine, TaskTicket } from '../routing/engine.js';
+import { channelCapacity, notReadyReason } from '../accounts/agent-policy.js';
 
 /** Delivery to connected clients; implemented by signaling (socket.io rooms). */
 export interface ChatNotifier {
@@ -300,9 +301,14 @@ export class ChatService {
         // Routing keeps agents priced above a customer's budget away from the task.
         pricePerMinuteMinor: account.pricePerMinuteMinor ?? null,
         rating: (await this.opts.agentRating?.(agentId)) ?? null,
+        // Channels the agent does not take have no capacity (accounts/agent-policy.ts).
+        channelCapacity: channelCapacity(account),
       },
       held.map((t) => t.id),
     );
+    // Unverified, suspended, off hours or do-not-disturb: connected, but never offered work.
+    const blocked = notReadyReason(account, Date.now());
+    if (blocked) await this.router.setPresence(agentId, 'not_ready', blocked);
     const tasks = await Promise.all(held.map((t) => this.#agentView(t)));
     const pending = await this.router.pendingOffers(agentId);
     const offers = (await Promise.all(pending.map((o) => this.#offerOf(o.ticket, o.expiresAt)))).filter((o): o is Offer => o !== null);
@@ -365,6 +371,10 @@ export class ChatService {
   }
 
   async setPresence(agentId: string, state: 'ready' | 'not_ready', reason?: string): Promise<AgentStatus> {
+    if (state === 'ready') {
+      const blocked = notReadyReason(await this.#accounts.findOneByOrFail({ id: agentId }), Date.now());
+      if (blocked) throw new DomainError('INVALID_STATE', `cannot go ready: ${blocked}`, { reason: blocked });
+    }
     await this.router.setPresence(agentId, state, reason ?? null);
     return this.agentStatus(agentId);
   }

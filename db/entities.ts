@@ -5,6 +5,7 @@ import { CHARGING_ENTITIES } from './charging-entities.js';
 import { SOCIAL_ENTITIES } from './social-entities.js';
 import { CONTEXT_ENTITIES } from './context-entities.js';
 import { PUSH_ENTITIES } from './push-entities.js';
+import { ACCOUNT_SECURITY_ENTITIES } from './accounts-entities.js';
 
 /** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
 const epochMs: ValueTransformer = {
@@ -22,6 +23,17 @@ export type Role = 'agent' | 'supervisor' | 'admin';
 export interface SkillLevel {
   skill: string;
   level: number;
+}
+
+export type AgentVerification = 'pending' | 'verified' | 'rejected' | 'suspended';
+/** Channels an agent takes (`phone`: calls placed to phones, i.e. callbacks). */
+export type AgentChannel = 'chat' | 'call' | 'video' | 'phone';
+export interface AgentPolicies {
+  /** Weekly hours in the agent's time zone; empty: any time. Day 0 is Monday. */
+  availability: Array<{ day: number; from: string; to: string }>;
+  channels: AgentChannel[];
+  /** Do not disturb until (epoch ms); null: off. */
+  dndUntil: number | null;
 }
 
 export interface AccountRow {
@@ -42,6 +54,22 @@ export interface AccountRow {
   phoneNumber?: string | null;
   /** Audio calls ring that number instead of the browser. */
   answerCallsOnPhone?: boolean;
+  /** Agents who signed up themselves start 'pending' (accounts/agent-onboarding.ts); others are 'verified'. */
+  verification?: AgentVerification;
+  /** Kept private: admins only. */
+  legalName?: string | null;
+  bio?: string | null;
+  /** IANA time zone of the agent's weekly hours. */
+  timeZone?: string | null;
+  /** The agent's own policies (accounts/agent-policy.ts): hours, channels, do-not-disturb. */
+  policies?: AgentPolicies | null;
+  /** Bumped to revoke every token issued before (sign out everywhere, suspension). */
+  tokenVersion?: number;
+  /** TOTP (RFC 6238) secret, base32; enrolled but unconfirmed while totpEnabled is false. Never logged. */
+  totpSecret?: string | null;
+  totpEnabled?: boolean;
+  /** The last time step whose code was accepted: a code is good once. */
+  totpLastStep?: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,6 +91,15 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     revenueShareBps: { type: 'integer', nullable: true, name: 'revenue_share_bps' },
     phoneNumber: { type: 'varchar', length: 20, nullable: true, name: 'phone_number' },
     answerCallsOnPhone: { type: 'boolean', default: false, name: 'answer_calls_on_phone' },
+    verification: { type: 'varchar', length: 16, default: 'verified' },
+    legalName: { type: 'varchar', length: 120, nullable: true, name: 'legal_name' },
+    bio: { type: 'text', nullable: true },
+    timeZone: { type: 'varchar', length: 64, nullable: true, name: 'time_zone' },
+    policies: { type: 'text', nullable: true, transformer: jsonText<AgentPolicies | null>(null) },
+    tokenVersion: { type: 'integer', default: 0, name: 'token_version' },
+    totpSecret: { type: 'varchar', length: 64, nullable: true, name: 'totp_secret' },
+    totpEnabled: { type: 'boolean', default: false, name: 'totp_enabled' },
+    totpLastStep: { ...timeColumn(true), name: 'totp_last_step' },
     createdAt: { ...timeColumn(), name: 'created_at' },
     updatedAt: { ...timeColumn(), name: 'updated_at' },
   },
@@ -359,4 +396,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES, ...PUSH_ENTITIES];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES, ...PUSH_ENTITIES, ...ACCOUNT_SECURITY_ENTITIES];

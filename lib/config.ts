@@ -62,6 +62,12 @@ export const ConfigSchema = Type.Object({
     adminEmail: Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' }),
     /** For automation only: the first admin's password instead of a generated one. */
     adminInitialPassword: Type.String(),
+    /** Failed sign-ins of one email within the lock time that lock it (docs/agents.md). */
+    loginMaxFailures: Type.Integer({ minimum: 1, maximum: 100 }),
+    /** How long such an email is locked, and the window the failures are counted in, minutes. */
+    loginLockMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    /** How long a password-reset link works, minutes. */
+    passwordResetTtlMinutes: Type.Integer({ minimum: 5, maximum: 1440 }),
   }),
   routing: Type.Object({
     offerTimeoutSeconds: Seconds,
@@ -169,6 +175,9 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_VISITOR_TOKEN_TTL', path: 'auth.visitorTokenTtlSeconds', kind: 'int' },
   { name: 'MCCS_ADMIN_EMAIL', path: 'auth.adminEmail', kind: 'string' },
   { name: 'MCCS_ADMIN_INITIAL_PASSWORD', path: 'auth.adminInitialPassword', kind: 'string' },
+  { name: 'MCCS_LOGIN_MAX_FAILURES', path: 'auth.loginMaxFailures', kind: 'int' },
+  { name: 'MCCS_LOGIN_LOCK_MINUTES', path: 'auth.loginLockMinutes', kind: 'int' },
+  { name: 'MCCS_PASSWORD_RESET_TTL_MINUTES', path: 'auth.passwordResetTtlMinutes', kind: 'int' },
   { name: 'MCCS_OFFER_TIMEOUT', path: 'routing.offerTimeoutSeconds', kind: 'int' },
   { name: 'MCCS_WRAPUP_SECONDS', path: 'routing.wrapUpSeconds', kind: 'int' },
   { name: 'MCCS_CHAT_CAPACITY', path: 'routing.defaultChatCapacity', kind: 'int' },
@@ -282,6 +291,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       visitorTokenTtlSeconds: 30 * 86_400,
       adminEmail: 'admin@mccs.local',
       adminInitialPassword: '',
+      loginMaxFailures: 5,
+      loginLockMinutes: 15,
+      passwordResetTtlMinutes: 30,
     },
     routing: { offerTimeoutSeconds: 20, wrapUpSeconds: 60, defaultChatCapacity: 3 },
     janus: {

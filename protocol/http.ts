@@ -262,3 +262,137 @@ export type RecordingView = Static<typeof RecordingView>;
 /** A short-lived URL for an <audio>/<video> element, which cannot send an Authorization header. */
 export const RecordingLinkReply = Type.Object({ url: Type.String(), expiresAt: Type.Integer() });
 export type RecordingLinkReply = Static<typeof RecordingLinkReply>;
+
+// ---- agent sign-up, verification, policies and account security (docs/agents.md) --------------------
+
+/** Sign-in with an optional second factor: `totp` is required once the account enabled one. */
+export const StaffLoginBody = Type.Object(
+  { email: Email, password: Type.String({ minLength: 1, maxLength: 200 }), totp: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })) },
+  { additionalProperties: false },
+);
+export type StaffLoginBody = Static<typeof StaffLoginBody>;
+
+const LanguageCode = Type.String({ pattern: '^[a-z]{2,3}$' });
+const AgentSkills = Type.Array(SkillLevel, { maxItems: 50 });
+const AgentLanguages = Type.Array(LanguageCode, { maxItems: 20 });
+const Bio = Type.String({ maxLength: 1000 });
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$' });
+export const AgentChannel = Type.Union([Type.Literal('chat'), Type.Literal('call'), Type.Literal('video'), Type.Literal('phone')]);
+/** One weekly range in the agent's time zone; day 0 is Monday; `to` may be 24:00. */
+export const AvailabilityRange = Type.Object(
+  {
+    day: Type.Integer({ minimum: 0, maximum: 6 }),
+    from: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+    to: Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AgentSignupBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    /** Shown to customers. */
+    displayName: Type.String({ minLength: 1, maxLength: 80 }),
+    /** Kept private: admins only. */
+    legalName: Type.String({ minLength: 1, maxLength: 120 }),
+    skills: AgentSkills,
+    languages: AgentLanguages,
+    bio: Bio,
+    /** IANA time zone (Europe/Paris). */
+    timeZone: TimeZone,
+  },
+  { additionalProperties: false },
+);
+export type AgentSignupBody = Static<typeof AgentSignupBody>;
+
+export const AgentVerificationState = Type.Union([Type.Literal('pending'), Type.Literal('verified'), Type.Literal('rejected'), Type.Literal('suspended')]);
+
+/** What an agent may change of their own profile. Verification, rating and revenue share are not here. */
+export const AgentProfileBody = Type.Object(
+  {
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+    skills: Type.Optional(AgentSkills),
+    languages: Type.Optional(AgentLanguages),
+    bio: Type.Optional(Bio),
+    timeZone: Type.Optional(TimeZone),
+    availability: Type.Optional(Type.Array(AvailabilityRange, { maxItems: 50 })),
+    channels: Type.Optional(Type.Array(AgentChannel, { maxItems: 4, uniqueItems: true })),
+    concurrentChats: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+    /** Do not disturb until (epoch ms); null turns it off. */
+    dndUntil: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 0 })])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type AgentProfileBody = Static<typeof AgentProfileBody>;
+
+export const AgentProfileView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  displayName: Type.String(),
+  verification: AgentVerificationState,
+  skills: Type.Array(SkillLevel),
+  languages: Type.Array(Type.String()),
+  bio: Type.String(),
+  timeZone: Type.String(),
+  availability: Type.Array(AvailabilityRange),
+  channels: Type.Array(AgentChannel),
+  concurrentChats: Type.Integer(),
+  dndUntil: Type.Union([Type.Null(), Type.Integer()]),
+  totpEnabled: Type.Boolean(),
+});
+export type AgentProfileView = Static<typeof AgentProfileView>;
+
+export const AgentDocumentMime = Type.Union([Type.Literal('application/pdf'), Type.Literal('image/png'), Type.Literal('image/jpeg')]);
+/** A verification document as base64 (at most 5 MB decoded). */
+export const AgentDocumentBody = Type.Object(
+  { filename: Type.String({ minLength: 1, maxLength: 200 }), mimeType: AgentDocumentMime, contentBase64: Type.String({ minLength: 4, maxLength: 7_000_000 }) },
+  { additionalProperties: false },
+);
+export type AgentDocumentBody = Static<typeof AgentDocumentBody>;
+export const AgentDocumentView = Type.Object({ id: Type.String(), filename: Type.String(), mimeType: Type.String(), sizeBytes: Type.Integer(), uploadedAt: Type.Integer() });
+export type AgentDocumentView = Static<typeof AgentDocumentView>;
+
+export const VerificationAction = Type.Union([Type.Literal('approve'), Type.Literal('reject'), Type.Literal('suspend'), Type.Literal('reinstate')]);
+export const VerificationBody = Type.Object({ action: VerificationAction, reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export type VerificationBody = Static<typeof VerificationBody>;
+export const VerificationEventView = Type.Object({ id: Type.String(), action: VerificationAction, reason: Type.String(), byAdmin: Type.String(), at: Type.Integer() });
+export type VerificationEventView = Static<typeof VerificationEventView>;
+
+/** An agent as admins see them, the private legal name included. */
+export const AdminAgentView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  displayName: Type.String(),
+  legalName: Type.Union([Type.Null(), Type.String()]),
+  verification: AgentVerificationState,
+  skills: Type.Array(SkillLevel),
+  languages: Type.Array(Type.String()),
+  bio: Type.String(),
+  timeZone: Type.String(),
+  createdAt: Type.Integer(),
+});
+export type AdminAgentView = Static<typeof AdminAgentView>;
+
+export const AgentTrustView = Type.Object({
+  agentId: Type.String(),
+  verification: AgentVerificationState,
+  /** Average customer rating 1–5; null when not rated yet. */
+  rating: Type.Union([Type.Null(), Type.Number()]),
+  ratings: Type.Integer(),
+  completedSessions: Type.Integer(),
+  /** Charged sessions of the agent refunded in whole or in part. */
+  disputes: Type.Integer(),
+  documents: Type.Integer(),
+  lastDecision: Type.Union([Type.Null(), VerificationEventView]),
+});
+export type AgentTrustView = Static<typeof AgentTrustView>;
+
+export const PasswordResetBody = Type.Object({ email: Email }, { additionalProperties: false });
+export const PasswordResetConfirmBody = Type.Object(
+  { token: Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }), newPassword: Password },
+  { additionalProperties: false },
+);
+export const TotpEnrolReply = Type.Object({ secret: Type.String(), uri: Type.String() });
+export type TotpEnrolReply = Static<typeof TotpEnrolReply>;
+export const TotpCodeBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false });

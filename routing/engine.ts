@@ -53,6 +53,8 @@ export interface AgentProfile {
   attributes?: EligibilityProfile['attributes'];
   rating?: number | null;
   pricePerMinuteMinor?: number | null;
+  /** Per-channel capacity that replaces the default (0: the agent takes no work on that channel). */
+  channelCapacity?: Partial<Record<Channel, number>>;
 }
 
 export interface TaskTicket {
@@ -147,7 +149,7 @@ function eligibilityProfile(p: AgentProfile): EligibilityProfile {
 
 /** Capacity per channel from an agent's profile; calls and video are one at a time. */
 function capacityOf(profile: AgentProfile): Partial<Record<Channel, number>> {
-  return { chat: profile.chatCapacity, social: profile.chatCapacity, call: 1, video: 1, callback: 1 };
+  return { chat: profile.chatCapacity, social: profile.chatCapacity, call: 1, video: 1, callback: 1, ...profile.channelCapacity };
 }
 
 export interface AgentSnapshot {

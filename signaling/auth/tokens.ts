@@ -14,19 +14,65 @@ export type Principal =
 
 const ISSUER = 'mccs';
 
+/** Where a staff token's version is checked: the account's current one, or null when it is gone. */
+export interface SessionVersions {
+  tokenVersion(accountId: string): Promise<number | null>;
+}
+
+/** Staff principals and the version their token carried, for the synchronous check of live sockets. */
+const issued = new WeakMap<Principal, { service: TokenService; version: number }>();
+
+/**
+ * False once the principal's sessions were revoked (sign out everywhere, suspension), as far as the
+ * issuing service knows without waiting: live sockets ask this on every event, and an answer older
+ * than a few seconds is refreshed in the background.
+ */
+export function principalRevoked(principal: Principal | undefined): boolean {
+  const entry = principal ? issued.get(principal) : undefined;
+  return entry !== undefined && principal!.kind === 'staff' && entry.service.revokedNow(principal!.accountId, entry.version);
+}
+
 export class TokenService {
   readonly #key: Uint8Array;
+
+  /** accountId → its current token version and when it was read. */
+  readonly #versions = new Map<string, { version: number | null; at: number; refreshing: boolean }>();
 
   constructor(
     secret: string,
     private readonly ttl: { staffSeconds: number; visitorSeconds: number },
+    private readonly sessions?: SessionVersions,
   ) {
     if (secret.length < 32) throw new TypeError('token secret must be at least 32 characters');
     this.#key = new TextEncoder().encode(secret);
   }
 
-  async issueStaff(accountId: string, role: Role, mustChangePassword: boolean): Promise<{ token: string; expiresAt: number }> {
-    return this.#sign({ kind: 'staff', role, pwc: mustChangePassword || undefined }, accountId, this.ttl.staffSeconds);
+  async issueStaff(accountId: string, role: Role, mustChangePassword: boolean, tokenVersion = 0): Promise<{ token: string; expiresAt: number }> {
+    return this.#sign({ kind: 'staff', role, pwc: mustChangePassword || undefined, ver: tokenVersion || undefined }, accountId, this.ttl.staffSeconds);
+  }
+
+  /** The account's sessions were revoked here: tokens of older versions fail at once on this node. */
+  noteRevoked(accountId: string, version: number): void {
+    this.#versions.set(accountId, { version, at: Date.now(), refreshing: false });
+  }
+
+  /** Synchronous: from what is known (refreshed in the background after 5 s). */
+  revokedNow(accountId: string, version: number): boolean {
+    if (!this.sessions) return false;
+    const known = this.#versions.get(accountId);
+    if (known && !known.refreshing && Date.now() - known.at > 5000) {
+      known.refreshing = true;
+      void this.#currentVersion(accountId).catch(() => {
+        known.refreshing = false;
+      });
+    }
+    return known !== undefined && known.version !== version;
+  }
+
+  async #currentVersion(accountId: string): Promise<number | null> {
+    const version = await this.sessions!.tokenVersion(accountId);
+    this.#versions.set(accountId, { version, at: Date.now(), refreshing: false });
+    return version;
   }
 
   async issueVisitor(customerId: string): Promise<{ token: string; expiresAt: number }> {
@@ -40,16 +86,23 @@ export class TokenService {
       const expiresAt = (payload.exp ?? 0) * 1000;
       if (payload.kind === 'visitor' && payload.sub) return { kind: 'visitor', customerId: payload.sub, expiresAt };
       if (payload.kind === 'staff' && payload.sub && typeof payload.role === 'string') {
-        return {
+        const version = typeof payload.ver === 'number' ? payload.ver : 0;
+        if (this.sessions && (await this.#currentVersion(payload.sub)) !== version) {
+          throw new DomainError('UNAUTHENTICATED', 'this session was signed out: sign in again');
+        }
+        const principal: Principal = {
           kind: 'staff',
           accountId: payload.sub,
           role: payload.role as Role,
           expiresAt,
           mustChangePassword: payload.pwc === true,
         };
+        if (this.sessions) issued.set(principal, { service: this, version });
+        return principal;
       }
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new DomainError('TOKEN_EXPIRED', 'token expired: sign in again');
+      if (err instanceof DomainError) throw err;
     }
     throw new DomainError('UNAUTHENTICATED', 'invalid token');
   }

@@ -26,6 +26,8 @@ import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
 import { registerSipRoutes } from './sip-routes.js';
 import { registerAgentPhoneRoutes } from './agent-phone-routes.js';
+import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.js';
+import type { PasswordResets } from '../../accounts/password-reset.js';
 import { registerContextRoutes } from './context-routes.js';
 import type { CustomerContext } from '../../context/customer-context.js';
 import type { AgentPhoneDirectory } from '../../calls/agent-phones.js';
@@ -70,6 +72,8 @@ export interface HttpDeps {
   manager?: Omit<ManagerRouteDeps, 'tokens'>;
   /** Web Push for agents; without it the push routes are not registered. */
   push?: PushService;
+  /** Agent sign-up, verification and password resets (docs/agents.md); without it those routes are not registered. */
+  agentAccounts?: Pick<AgentRouteDeps, 'onboarding' | 'setNotReady'> & { resets: PasswordResets };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -142,6 +146,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.push) registerPushRoutes(app, { tokens: deps.tokens, push: deps.push, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
+  if (deps.agentAccounts) registerAgentRoutes(app, { tokens: deps.tokens, accounts: deps.accounts, ...deps.agentAccounts, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

@@ -8,6 +8,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { Ack, WireError } from '../../protocol/events.js';
 import type { Metrics } from '../metrics.js';
 import { toWireError } from '../wire-errors.js';
+import { principalRevoked, type Principal } from '../auth/tokens.js';
 
 export type Handlers<S extends Record<string, TSchema>> = {
   [K in keyof S]: (payload: Static<S[K]>) => Promise<unknown> | unknown;
@@ -73,6 +74,12 @@ export function bindEvents<S extends Record<string, TSchema>>(socket: Socket, sc
       if (!budget.take()) return fail(event, ack, { code: 'RATE_LIMITED', message: 'too many events: slow down' });
       if (Date.now() >= opts.expiresAt) {
         fail(event, ack, { code: 'TOKEN_EXPIRED', message: 'token expired: sign in again' });
+        socket.disconnect(true);
+        return;
+      }
+      // Sessions revoked (sign out everywhere, suspension): this connection's token is no longer good.
+      if (principalRevoked((socket.data as { principal?: Principal } | undefined)?.principal)) {
+        fail(event, ack, { code: 'UNAUTHENTICATED', message: 'this session was signed out: sign in again' });
         socket.disconnect(true);
         return;
       }

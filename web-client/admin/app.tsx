@@ -8,6 +8,7 @@ import { Notice } from '../shared/ui';
 import { LiveCalls } from './live-calls';
 import { ChargingSection } from './charging';
 import { ManagerSection } from './manager';
+import { AgentsSection } from './agents';
 import { formatSkills, parseLanguages, parseSkills } from './skills';
 
 const SESSION_KEY = 'mccs.admin';
@@ -148,6 +149,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
         onCreated={(q) => setQueues((list) => [...(list ?? []).filter((x) => x.id !== q.id), q])}
         onError={failed}
       />
+      <AgentsSection token={token} onError={failed} refreshKey={chargingKey} />
       <AccountsSection
         token={token}
         accounts={accounts}

@@ -29,6 +29,8 @@ import { useOfferLink } from './offer-link';
 import { disablePush } from './push-subscription';
 import { PushSwitch } from './push-switch';
 import { reportVisibility } from './visibility';
+import { SignInOptions } from './signup';
+import { AgentSelfService, VerificationBanner } from './profile';
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 const SESSION_KEY = 'mccs.agent';
@@ -111,16 +113,18 @@ export function AgentApp() {
         </main>
       ) : (
         <main class="app app--narrow">
-          <LoginForm
-            title="Sign in"
-            testPrefix="agent"
-            notice={loginNotice}
-            onLoggedIn={(reply, password) => {
-              setLoginNotice(null);
-              if (reply.account.mustChangePassword) setPending({ reply, password });
-              else signedIn(reply);
-            }}
-          />
+          <SignInOptions onSignedIn={signedIn}>
+            <LoginForm
+              title="Sign in"
+              testPrefix="agent"
+              notice={loginNotice}
+              onLoggedIn={(reply, password) => {
+                setLoginNotice(null);
+                if (reply.account.mustChangePassword) setPending({ reply, password });
+                else signedIn(reply);
+              }}
+            />
+          </SignInOptions>
         </main>
       )}
     </>
@@ -420,6 +424,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
 
   return (
     <main class="app" data-testid="agent-workspace">
+      {props.session.account.role === 'agent' && <VerificationBanner token={props.session.token} />}
       {connection === 'offline' && (
         <Notice kind="warn" testId="agent-connection">
           Connection lost — reconnecting…
@@ -510,6 +515,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
 
           <EarningsCard token={props.session.token} refreshKey={earningsKey} />
           <PhoneSetting token={props.session.token} />
+          {props.session.account.role === 'agent' && (
+            <AgentSelfService token={props.session.token} onSignedOut={() => props.onAuthLost('You signed out everywhere.')} />
+          )}
 
           {(invites.length > 0 || guestCalls.length > 0) && (
             <section aria-labelledby="guest-title" data-testid="guest-calls">

@@ -2,7 +2,7 @@
 // token kept in sessionStorage (one tab, gone when the tab closes).
 import { useState } from 'preact/hooks';
 import type { LoginReply } from '../../protocol/http.js';
-import { api, describeError } from './api';
+import { ApiError, api, describeError } from './api';
 import { load, save } from './storage';
 import { Notice } from './ui';
 
@@ -19,8 +19,8 @@ export function saveStaffSession(key: string, s: StaffSession | null): void {
   save('session', key, s);
 }
 
-export function login(email: string, password: string): Promise<LoginReply> {
-  return api<LoginReply>('POST', '/api/auth/login', { email, password });
+export function login(email: string, password: string, totp?: string): Promise<LoginReply> {
+  return api<LoginReply>('POST', '/api/auth/login', { email, password, ...(totp ? { totp } : {}) });
 }
 
 /** Email + password. Calls onLoggedIn with the reply and the password (needed for a forced change). */
@@ -32,6 +32,8 @@ export function LoginForm(props: {
 }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  /** The account has a second factor: the code from the authenticator app (null: not asked). */
+  const [totp, setTotp] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const p = props.testPrefix;
@@ -41,9 +43,13 @@ export function LoginForm(props: {
     setBusy(true);
     setError(null);
     try {
-      const reply = await login(email.trim(), password);
+      const reply = await login(email.trim(), password, totp ?? undefined);
       props.onLoggedIn(reply, password);
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'TOTP_REQUIRED' && totp === null) {
+        setTotp('');
+        return;
+      }
       setError(describeError(err));
     } finally {
       setBusy(false);
@@ -83,6 +89,22 @@ export function LoginForm(props: {
           data-testid={`${p}-login-password`}
         />
       </div>
+      {totp !== null && (
+        <div class="field">
+          <label for={`${p}-totp`}>Code from your authenticator app</label>
+          <input
+            id={`${p}-totp`}
+            inputMode="numeric"
+            autocomplete="one-time-code"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            required
+            value={totp}
+            onInput={(e) => setTotp(e.currentTarget.value.replace(/\D/g, ''))}
+            data-testid={`${p}-login-totp`}
+          />
+        </div>
+      )}
       <button type="submit" disabled={busy} data-testid={`${p}-login-submit`}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
