@@ -73,9 +73,24 @@ export class ChargingDesk {
     return walletView(customerId, await this.deps.wallets.get(customerId), this.deps.defaultCurrency);
   }
 
-  async credit(customerId: string, body: { amountMinor: number; currency: string; idempotencyKey: string; memo?: string }, adminId: string): Promise<WalletView> {
-    await this.deps.adminCredit.credit({ customerId, amountMinor: body.amountMinor, currency: body.currency, idempotencyKey: body.idempotencyKey, memo: body.memo ?? null, adminId });
+  /** The wallet after the credit, and the top-up's transaction (what a refund of it names). */
+  async credit(customerId: string, body: { amountMinor: number; currency: string; idempotencyKey: string; memo?: string }, adminId: string): Promise<WalletView & { transactionId: string }> {
+    const tx = await this.deps.adminCredit.credit({ customerId, amountMinor: body.amountMinor, currency: body.currency, idempotencyKey: body.idempotencyKey, memo: body.memo ?? null, adminId });
+    return { ...(await this.wallet(customerId)), transactionId: tx.id };
+  }
+
+  /** Prepaid, or postpaid with a credit limit (the wallet is opened in `currency` if the customer has none). */
+  async setCreditTerms(customerId: string, body: { kind: 'prepaid' | 'postpaid'; creditLimitMinor: number; currency: string }): Promise<WalletView> {
+    if (body.kind === 'prepaid' && body.creditLimitMinor !== 0) throw new DomainError('VALIDATION', 'a prepaid wallet has no credit limit: send creditLimitMinor 0');
+    await this.deps.wallets.open(customerId, body.currency);
+    await this.deps.wallets.setCreditTerms(customerId, body.kind, body.creditLimitMinor);
     return this.wallet(customerId);
+  }
+
+  /** A top-up given back to its provider (the wallet may not go below its floor). */
+  async refundTopUp(transactionId: string, body: { idempotencyKey: string; memo?: string }, adminId: string): Promise<{ transactionId: string }> {
+    const tx = await this.deps.refunds.refundTopUp(transactionId, `refund:${body.idempotencyKey}`, body.memo ? `${body.memo} (by ${adminId})` : `refunded by ${adminId}`);
+    return { transactionId: tx.id };
   }
 
   /** Verifies and books a provider's event; a replayed event is booked once (its id is the key). */

@@ -53,6 +53,16 @@ export const CreditBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Prepaid (no credit) or postpaid with a credit limit: the wallet may go that far below zero. */
+export const CreditTermsBody = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('prepaid'), Type.Literal('postpaid')]),
+    creditLimitMinor: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+    currency: Currency,
+  },
+  { additionalProperties: false },
+);
+
 export const RefundBody = Type.Object(
   {
     /** Part of the session's charge to give back; the whole charge when absent. */

@@ -7,6 +7,7 @@ import {
   AgentPriceBody,
   CdrQuery,
   CreditBody,
+  CreditTermsBody,
   PeriodQuery,
   QuoteQuery,
   QuoteView,
@@ -138,11 +139,34 @@ export function registerChargingRoutes(app: FastifyInstance, deps: ChargingRoute
 
   app.post<{ Params: Static<typeof IdParam>; Body: Static<typeof CreditBody> }>(
     '/api/admin/customers/:id/credit',
-    { preHandler: admin, schema: { summary: "Credit a customer's wallet (idempotent by key)", tags: ['admin'], security, params: IdParam, body: CreditBody, response: { 200: WalletView } } },
+    {
+      preHandler: admin,
+      schema: { summary: "Credit a customer's wallet (idempotent by key)", tags: ['admin'], security, params: IdParam, body: CreditBody, response: { 200: Type.Composite([WalletView, Type.Object({ transactionId: Type.String() })]) } },
+    },
     async (req) => {
       const wallet = await desk.credit(req.params.id, req.body, req.staff!.accountId);
       req.logger.info('wallet credited', { customerId: req.params.id, amountMinor: req.body.amountMinor, currency: req.body.currency, by: req.staff!.accountId });
       return wallet;
+    },
+  );
+
+  app.put<{ Params: Static<typeof IdParam>; Body: Static<typeof CreditTermsBody> }>(
+    '/api/admin/customers/:id/credit-terms',
+    { preHandler: admin, schema: { summary: "Prepaid, or postpaid with a credit limit", tags: ['admin'], security, params: IdParam, body: CreditTermsBody, response: { 200: WalletView } } },
+    async (req) => {
+      const wallet = await desk.setCreditTerms(req.params.id, req.body);
+      req.logger.info('credit terms set', { customerId: req.params.id, kind: req.body.kind, creditLimitMinor: req.body.creditLimitMinor, by: req.staff!.accountId });
+      return wallet;
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParam>; Body: Omit<Static<typeof RefundBody>, 'amountMinor'> }>(
+    '/api/admin/topups/:id/refund',
+    { preHandler: admin, schema: { summary: 'Give a top-up back to its payment provider (idempotent by key)', tags: ['admin'], security, params: IdParam, body: Type.Omit(RefundBody, ['amountMinor']) } },
+    async (req) => {
+      const result = await desk.refundTopUp(req.params.id, req.body, req.staff!.accountId);
+      req.logger.info('top-up refunded', { transactionId: req.params.id, by: req.staff!.accountId });
+      return result;
     },
   );
 

@@ -2,6 +2,7 @@
 // paid for, the agent's answer opens a reservation, paid time running out warns and then cuts the chat
 // off, the bridged time is rated and posted with the agent's share, and the views (wallet, agent
 // earnings, revenue report, call detail records) all say the same.
+import { createHmac } from 'node:crypto';
 import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { CustomerChatView, Offer } from '../../protocol/events.js';
@@ -26,6 +27,18 @@ const PLAN = {
   revenueShareBps: 7000,
 };
 const AGREED = { maxPerMinuteMinor: 900, currency: 'EUR' };
+const WEBHOOK_SECRET = 'psp-shared-secret-for-tests-0123';
+
+/** What the payment provider would send: the raw body and its X-Mccs-Signature. */
+function signed(event: Record<string, unknown>, secret = WEBHOOK_SECRET, at = Math.floor(Date.now() / 1000)): { body: string; signature: string } {
+  const body = JSON.stringify(event);
+  return { body, signature: `t=${at},v1=${createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}` };
+}
+
+async function webhook(s: { body: string; signature: string }): Promise<number> {
+  const res = await fetch(`${server.url}/api/payments/psp/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-mccs-signature': s.signature }, body: s.body });
+  return res.status;
+}
 
 async function customer(name = 'Pat'): Promise<{ socket: CustomerSocket; customerId: string; token: string }> {
   const v = await visitorToken(server.url, name);
@@ -50,7 +63,7 @@ async function credit(customerId: string, amountMinor: number, key = `credit-${m
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ MCCS_CHARGING_TICK_MS: '100' });
+  server = await startTestServer({ MCCS_CHARGING_TICK_MS: '100', MCCS_PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET });
   admin = await adminToken(server.url);
   expect((await api(server.url, 'PUT', '/api/admin/rate-plans', PLAN, admin)).status).toBe(200);
 });
@@ -203,6 +216,37 @@ test('an agent sets and clears an own price; null means the topic’s price, not
   expect((await api<{ pricePerMinuteMinor: number | null }>(server.url, 'GET', '/api/agent/earnings', undefined, a.token)).body.pricePerMinuteMinor).toBe(800);
   expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: null }, a.token)).body).toEqual({ pricePerMinuteMinor: null });
   expect((await api<{ pricePerMinuteMinor: number | null }>(server.url, 'GET', '/api/agent/earnings', undefined, a.token)).body.pricePerMinuteMinor).toBeNull();
+});
+
+test('a payment provider tops up by signed webhook, once per event; bad signatures change nothing', async () => {
+  const c = await customer('Paying Pat');
+  const event = { id: `evt_${msgId()}`, type: 'payment.succeeded', customerId: c.customerId, amountMinor: 1500, currency: 'EUR' };
+  expect(await webhook(signed(event))).toBe(200);
+  expect(await webhook(signed(event))).toBe(200); // the provider retries: booked once
+  expect(await webhook(signed({ ...event, id: `evt_${msgId()}` }, 'a-different-secret-of-some-length'))).toBe(401);
+  expect(await webhook(signed({ ...event, id: `evt_${msgId()}` }, WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 3600))).toBe(401); // a replay an hour later
+  expect(await webhook({ body: '{not json', signature: signed(event).signature })).toBe(401);
+  const wallet = await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, c.token);
+  expect(wallet.body).toMatchObject({ balanceMinor: 1500, currency: 'EUR' });
+});
+
+test('a postpaid customer talks on credit up to the limit; an admin gives a top-up back', async () => {
+  const c = await customer('Corporate Cory');
+  // Prepaid and empty: refused.
+  expect((await request(c.socket, 'chat:start', { queueId: 'general', text: 'Hi', clientMsgId: msgId(), price: AGREED })).ok).toBe(false);
+  const terms = await api<WalletView>(server.url, 'PUT', `/api/admin/customers/${c.customerId}/credit-terms`, { kind: 'postpaid', creditLimitMinor: 500, currency: 'EUR' }, admin);
+  expect(terms.body).toMatchObject({ kind: 'postpaid', balanceMinor: 0, availableMinor: 500 });
+  expect((await api(server.url, 'PUT', `/api/admin/customers/${c.customerId}/credit-terms`, { kind: 'prepaid', creditLimitMinor: 100, currency: 'EUR' }, admin)).status).toBe(400);
+  const started = await request<CustomerChatView>(c.socket, 'chat:start', { queueId: 'general', text: 'On account, please', clientMsgId: msgId(), price: AGREED });
+  expect(started.ok).toBe(true);
+  if (started.ok) await call(c.socket, 'chat:leave', { taskId: started.data.taskId });
+
+  const topped = await api<WalletView & { transactionId: string }>(server.url, 'POST', `/api/admin/customers/${c.customerId}/credit`, { amountMinor: 300, currency: 'EUR', idempotencyKey: `credit-${msgId()}` }, admin);
+  expect(topped.body.balanceMinor).toBe(300);
+  const refund = { idempotencyKey: `refund-topup-${msgId()}` };
+  expect((await api(server.url, 'POST', `/api/admin/topups/${topped.body.transactionId}/refund`, refund, admin)).status).toBe(200);
+  expect((await api(server.url, 'POST', `/api/admin/topups/${topped.body.transactionId}/refund`, refund, admin)).status).toBe(200);
+  expect((await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, c.token)).body.balanceMinor).toBe(0);
 });
 
 test('a free topic needs no agreement and charges nothing', async () => {
