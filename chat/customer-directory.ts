@@ -36,6 +36,11 @@ export class CustomerDirectory {
     }
   }
 
+  /** The customer's phone number (E.164) when they are known by one. */
+  async phoneOf(customerId: string): Promise<string | null> {
+    return (await this.identities.findOneBy({ customerId, kind: 'phone' }))?.value ?? null;
+  }
+
   exists(id: string): Promise<boolean> {
     return this.customers.existsBy({ id });
   }

@@ -198,6 +198,8 @@ export interface SocialPostView {
   /** What the agent recorded as the answer posted at the source. */
   reply: string | null;
   outcome: SocialOutcome | null;
+  /** The author is a known customer with a phone number: the agent can have them called back (social:reach). */
+  reachable: boolean;
 }
 export type SocialOutcome = 'replied' | 'ignored' | 'escalated' | 'spam';
 
@@ -231,6 +233,8 @@ export interface AgentClientToServer extends MediaClientToServer, AgentMediaClie
   /** Hands the conversation (and its call, which stays up for the customer) to a queue or an agent. */
   'task:transfer': (p: Static<typeof TransferPayload>, ack: AckFn<{ taskId: string; queueId: string; status: TaskStatus }>) => void;
   'social:reply': (p: Static<typeof SocialReplyPayload>, ack: AckFn<SocialPostView>) => void;
+  /** Reach the author: a callback task to their known number, in the post's queue. */
+  'social:reach': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string; callbackNumber: string }>) => void;
   'social:handle': (p: Static<typeof SocialHandlePayload>, ack: AckFn<{ taskId: string; status: TaskStatus; social: SocialPostView }>) => void;
   /** The app came on screen or went to the background; sent on every connect too. */
   'app:visibility': (p: Static<typeof AppVisibilityPayload>, ack: AckFn<{ visible: boolean }>) => void;
@@ -381,6 +385,7 @@ export const AGENT_EVENT_SCHEMAS = {
   'wrapup:done': WrapUpPayload,
   'task:transfer': TransferPayload,
   'social:reply': SocialReplyPayload,
+  'social:reach': TaskRef,
   'social:handle': SocialHandlePayload,
   'app:visibility': AppVisibilityPayload,
 } satisfies Record<keyof AgentClientToServer, TSchema>;

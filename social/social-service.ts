@@ -225,19 +225,19 @@ export class SocialService {
   taskDetails = async (task: TaskRow): Promise<{ social?: SocialPostView }> => {
     if (task.channel !== 'social') return {};
     const row = await this.#posts.findOneBy({ taskId: task.id });
-    return row ? { social: await this.#view(row) } : {};
+    return row ? { social: await this.#view(row, task.customerId) } : {};
   };
 
   async recordReply(agentId: string, taskId: string, text: string): Promise<SocialPostView> {
-    const row = await this.#assigned(agentId, taskId);
+    const { row, task } = await this.#assigned(agentId, taskId);
     if (row.outcome) throw new InvalidStateError('this post is already handled');
     await this.#posts.update({ taskId }, { reply: text });
-    return this.#view({ ...row, reply: text });
+    return this.#view({ ...row, reply: text }, task.customerId);
   }
 
   /** The post is handled: its outcome (and the reply) is stored for the Managers, and the task ends. */
   async handle(agentId: string, input: { taskId: string; outcome: SocialOutcome; reply?: string }): Promise<{ taskId: string; status: TaskStatus; social: SocialPostView }> {
-    const row = await this.#assigned(agentId, input.taskId);
+    const { row, task } = await this.#assigned(agentId, input.taskId);
     const reply = input.reply ?? row.reply;
     if (input.outcome === 'replied' && !reply) throw new DomainError('VALIDATION', 'record the reply before marking the post replied');
     const handledAt = Date.now();
@@ -247,19 +247,39 @@ export class SocialService {
     if (!done.affected) throw new InvalidStateError('this post is already handled');
     const status = await this.chat.agentEnd(agentId, input.taskId);
     this.logger.info('social post handled', { taskId: input.taskId, outcome: input.outcome, agentId });
-    return { taskId: input.taskId, status, social: await this.#view({ ...row, outcome: input.outcome, reply, handledBy: agentId, handledAt, outcomeSeq }) };
+    return { taskId: input.taskId, status, social: await this.#view({ ...row, outcome: input.outcome, reply, handledBy: agentId, handledAt, outcomeSeq }, task.customerId) };
   }
 
-  async #assigned(agentId: string, taskId: string): Promise<SocialPostRow> {
+  /**
+   * Reach the author: when they are a known customer with a phone number, a callback task about the
+   * post waits in the post's queue (the next free agent of it calls them, through the callback trunk).
+   */
+  async reachAuthor(agentId: string, taskId: string): Promise<{ taskId: string; callbackNumber: string }> {
+    const { row, task } = await this.#assigned(agentId, taskId);
+    const phone = await this.customers.phoneOf(task.customerId);
+    if (!phone) throw new InvalidStateError('the author is not a known customer with a phone number');
+    const about = row.post.url ?? row.post.title ?? row.post.text.slice(0, 200);
+    const view = await this.chat.startChat(task.customerId, {
+      queueId: task.queueId,
+      text: `Call back about their post: ${about}`,
+      clientMsgId: `reach-${taskId}`,
+    });
+    if (view.callbackNumber) return { taskId: view.taskId, callbackNumber: view.callbackNumber };
+    const callback = await this.chat.requestCallback(task.customerId, view.taskId, phone);
+    this.logger.info('author to be called back', { taskId, callbackTaskId: view.taskId, by: agentId });
+    return { taskId: callback.taskId, callbackNumber: callback.callbackNumber };
+  }
+
+  async #assigned(agentId: string, taskId: string): Promise<{ row: SocialPostRow; task: TaskRow }> {
     const task = await this.chat.task(taskId);
     if (!task || task.agentId !== agentId) throw new DomainError('FORBIDDEN', 'this post is not assigned to you');
     if (task.status !== 'assigned') throw new InvalidStateError('this post is not in progress');
     const row = await this.#posts.findOneBy({ taskId });
     if (!row) throw new NotFoundError('post');
-    return row;
+    return { row, task };
   }
 
-  async #view(row: SocialPostRow): Promise<SocialPostView> {
+  async #view(row: SocialPostRow, authorId: string): Promise<SocialPostView> {
     const source = await this.#sources.findOneBy({ id: row.sourceId });
     const p = row.post;
     return {
@@ -275,6 +295,7 @@ export class SocialService {
       matchedTerms: p.matchedTerms,
       reply: row.reply,
       outcome: row.outcome,
+      reachable: (await this.customers.phoneOf(authorId)) !== null,
     };
   }
 }

@@ -193,6 +193,7 @@ export function attachSockets(
         'wrapup:done': async (p) => ({ taskId: p.taskId, status: await deps.chat.wrapUpDone(agentId, p) }),
         'task:transfer': (p) => deps.chat.transfer(agentId, p),
         'social:reply': (p) => socialOrFail(deps.social).recordReply(agentId, p.taskId, p.text),
+        'social:reach': (p) => socialOrFail(deps.social).reachAuthor(agentId, p.taskId),
         'social:handle': (p) => socialOrFail(deps.social).handle(agentId, p),
         'app:visibility': (p) => {
           socket.data.visible = p.visible;

@@ -4,7 +4,9 @@
 // is offered it with the post, records a reply and marks it handled, and the outcome is available to
 // Managers. A broken feed is shown to the admin in error with its reason. Service routes take only
 // service tokens, and only live ones.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { openDatabase } from '../../db/data-source.js';
 import { adminToken, api, createAgent, startTestServer, type TestServer } from '../support/server.js';
 import { call, connect, next, request, type AgentSocket } from '../support/sockets.js';
 import { serve, until, type LocalServer } from '../support/manager.js';
@@ -80,6 +82,18 @@ test('an admin adds a feed and a policy; a matching post reaches a skilled agent
   // Only the assigned agent may act on it; "replied" needs the reply.
   expect(await request(una, 'social:reply', { taskId: offer.taskId, text: 'hijack' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   expect(await request(sol, 'social:handle', { taskId: offer.taskId, outcome: 'replied' })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+  // Reaching the author needs a known customer with a phone number: not yet...
+  expect(await request(sol, 'social:reach', { taskId: offer.taskId })).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
+  // ...until the author's profile is known by a number (as after an admin merged it with a caller's).
+  const db = await openDatabase(server.config.db);
+  const [task] = (await db.query('SELECT customer_id FROM tasks WHERE id = ?', [offer.taskId])) as Array<{ customer_id: string }>;
+  await db.query("INSERT INTO customer_identities (id, customer_id, kind, value, created_at) VALUES (?, ?, 'phone', '+358405551234', ?)", [randomUUID(), task!.customer_id, Date.now()]);
+  await db.destroy();
+  const reached = await call<{ taskId: string; callbackNumber: string }>(sol, 'social:reach', { taskId: offer.taskId });
+  expect(reached.callbackNumber).toBe('+358405551234');
+  const waiting = await api<Array<{ taskId: string }>>(server.url, 'GET', '/api/queues/social-care/waiting', undefined, admin);
+  expect(waiting.body.map((w) => w.taskId)).toContain(reached.taskId);
+
   const reply = 'Sorry to hear that, Ana. Please stop using the phone; we will replace it. DM us your order number.';
   expect((await call<SocialPostView>(sol, 'social:reply', { taskId: offer.taskId, text: reply })).reply).toBe(reply);
   const handled = await call<{ status: string; social: SocialPostView }>(sol, 'social:handle', { taskId: offer.taskId, outcome: 'replied' });

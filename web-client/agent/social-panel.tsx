@@ -66,7 +66,19 @@ export function SocialPanel(props: { taskId: string; post: SocialPostView; socke
   const [outcome, setOutcome] = useState<SocialOutcome>('replied');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [reached, setReached] = useState<string | null>(null);
   const id = `social-${props.taskId}`;
+
+  async function reach() {
+    if (!props.socket) return;
+    setError(null);
+    try {
+      const r = await request(props.socket, 'social:reach', { taskId: props.taskId });
+      setReached(`A callback to ${r.callbackNumber} is waiting in the queue.`);
+    } catch (err) {
+      setError(`Could not reach the author: ${describeError(err)}`);
+    }
+  }
 
   async function record() {
     if (!props.socket || !reply.trim()) return;
@@ -115,6 +127,12 @@ export function SocialPanel(props: { taskId: string; post: SocialPostView; socke
               Record reply
             </button>
             {recorded && <span class="muted small">Recorded.</span>}
+            {props.post.reachable && !reached && (
+              <button type="button" class="secondary" onClick={() => void reach()} data-testid="social-reach">
+                Call the author back
+              </button>
+            )}
+            {reached && <span class="muted small">{reached}</span>}
             <span class="spacer" />
             <label for={`${id}-outcome`} class="small">
               Outcome
