@@ -1,13 +1,8 @@
 // Tables of agent onboarding and account security (accounts/, docs/agents.md): the verification audit
 // trail, verification documents, password-reset tokens and the per-email sign-in throttle. Same
 // conventions as entities.ts: EntitySchema, epoch-ms BIGINT times.
-import { EntitySchema, type ValueTransformer } from 'typeorm';
-
-const epochMs: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
-};
-const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
+import { EntitySchema } from 'typeorm';
+import { timeColumn } from './columns.js';
 
 export type VerificationAction = 'approve' | 'reject' | 'suspend' | 'reinstate';
 

@@ -3,6 +3,7 @@
 // Money is BIGINT minor units; the transformer turns pg's strings into numbers and refuses any value
 // a JS number cannot hold exactly (it would be silently wrong otherwise).
 import { EntitySchema, type ValueTransformer } from 'typeorm';
+import { jsonText } from './columns.js';
 
 function toSafeInteger(v: string | number | null | undefined): number | null | undefined {
   if (v === null || v === undefined) return v;
@@ -12,10 +13,6 @@ function toSafeInteger(v: string | number | null | undefined): number | null | u
 }
 const safeBigint: ValueTransformer = { to: (v: number | null | undefined) => v, from: toSafeInteger };
 const bigintColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: safeBigint });
-const jsonText = <T>(fallback: T): ValueTransformer => ({
-  to: (v: T | undefined) => JSON.stringify(v ?? fallback),
-  from: (v: string | null) => (v ? (JSON.parse(v) as T) : fallback),
-});
 
 export interface RatePlanRow {
   id: string;

@@ -1,13 +1,8 @@
 // Customer context (context/): the identities a customer is known by, notes agents leave, ratings
 // customers give, merges of two profiles, and who looked at whose data. Same conventions as
 // entities.ts: EntitySchema, epoch-ms BIGINT times.
-import { EntitySchema, type ValueTransformer } from 'typeorm';
-
-const epochMs: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
-};
-const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
+import { EntitySchema } from 'typeorm';
+import { timeColumn } from './columns.js';
 
 /** phone: E.164; email: lower case; social: "<sourceId>:<handle>"; visitor ids are the customer ids themselves. */
 export type IdentityKind = 'phone' | 'email' | 'social';

@@ -1,23 +1,12 @@
 // Entities as EntitySchema (no decorators), so the same definitions work under tsc, ts-jest and any
 // bundler. Times are epoch milliseconds in BIGINT columns: exact, and the same on SQLite and PostgreSQL.
-import { EntitySchema, type ValueTransformer } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { epochMs, timeColumn, jsonText } from './columns.js';
 import { CHARGING_ENTITIES } from './charging-entities.js';
 import { SOCIAL_ENTITIES } from './social-entities.js';
 import { CONTEXT_ENTITIES } from './context-entities.js';
 import { PUSH_ENTITIES } from './push-entities.js';
 import { ACCOUNT_SECURITY_ENTITIES } from './accounts-entities.js';
-
-/** pg returns BIGINT as a string (it may not fit a JS number); ours are epoch ms, which always fit. */
-const epochMs: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
-};
-const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
-/** JSON kept as text: portable, and small enough that nobody queries inside it. */
-const jsonText = <T>(fallback: T): ValueTransformer => ({
-  to: (v: T | undefined) => JSON.stringify(v ?? fallback),
-  from: (v: string | null) => (v ? (JSON.parse(v) as T) : fallback),
-});
 
 export type Role = 'agent' | 'supervisor' | 'admin';
 export interface SkillLevel {

@@ -1,12 +1,7 @@
 // Web Push subscriptions (push/, docs/push.md): where a browser's push service takes messages for one
 // agent's device. Same conventions as entities.ts: EntitySchema, epoch-ms BIGINT times.
-import { EntitySchema, type ValueTransformer } from 'typeorm';
-
-const epochMs: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
-};
-const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
+import { EntitySchema } from 'typeorm';
+import { timeColumn } from './columns.js';
 
 /** One browser's subscription (RFC 8030 endpoint, RFC 8291 keys). The endpoint and keys are secrets: never logged. */
 export interface PushSubscriptionRow {

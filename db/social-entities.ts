@@ -1,18 +1,9 @@
 // The server's side of the Manager (social/, docs/manager.md): service credentials, the sources and
 // policies admins configure for Managers, and the posts that became tasks with their outcome. Same
 // conventions as entities.ts: EntitySchema, epoch-ms BIGINT times, JSON kept as text.
-import { EntitySchema, type ValueTransformer } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { timeColumn, jsonText } from './columns.js';
 import type { PolicyConfig, PostOutcome, SocialPost, SourceConfig, SourceState } from '../protocol/manager.js';
-
-const epochMs: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
-};
-const timeColumn = (nullable = false) => ({ type: 'bigint' as const, nullable, transformer: epochMs });
-const jsonText = <T>(fallback: T): ValueTransformer => ({
-  to: (v: T | undefined) => JSON.stringify(v ?? fallback),
-  from: (v: string | null) => (v ? (JSON.parse(v) as T) : fallback),
-});
 
 /** A machine's credential (a Manager): only a hash of the token is kept. */
 export interface ServiceTokenRow {

@@ -18,6 +18,7 @@ import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { startMccs, type Mccs } from '../../app.js';
 import { createTestNetns, type TestNetns } from '../support/netns.js';
+import { waitForMedia } from '../support/server.js';
 import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
 import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser, type MediaStats, type ToneReading } from '../support/media-browser.js';
 
@@ -164,11 +165,7 @@ beforeAll(async () => {
   await http('PATCH', '/api/admin/queues/general', { recordCalls: true }, adminToken);
 
   // The media server must be reachable before anyone calls.
-  const deadline = Date.now() + WAIT;
-  while (!JSON.stringify(await (await fetch(`${baseUrl}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
-    if (Date.now() > deadline) throw new Error('media never came up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForMedia(baseUrl, WAIT);
   for (const who of ['customer', 'agent', 'supervisor'] as const) {
     parties[who] = await launchMediaBrowser({ toneHz: TONES[who], rootDir: root, args: ['--window-size=420,900'] });
     await parties[who]!.page.setViewport({ width: 420, height: 900 });

@@ -14,6 +14,7 @@ import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { startMccs, type Mccs } from '../../app.js';
 import { createTestNetns, type TestNetns } from '../support/netns.js';
+import { waitForMedia } from '../support/server.js';
 import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
 import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser } from '../support/media-browser.js';
 import { runSipp } from '../support/sipp.js';
@@ -90,11 +91,7 @@ beforeAll(async () => {
   await http('POST', '/api/auth/password', { currentPassword: 'admin-pass-123', newPassword: 'admin-pass-456' }, first.token);
   const admin = (await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-456' })).token;
   await http('POST', '/api/admin/accounts', { ...AGENT, role: 'agent', chatCapacity: 2 }, admin);
-  const deadline = Date.now() + WAIT;
-  while (!JSON.stringify(await (await fetch(`${baseUrl}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
-    if (Date.now() > deadline) throw new Error('media never came up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForMedia(baseUrl, WAIT);
   agent = await launchMediaBrowser({ toneHz: 1000, rootDir: root });
   // What the caller says: a 440 Hz tone, G.711 µ-law, streamed by SIPp in a loop.
   await promisify(execFile)('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(root, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);

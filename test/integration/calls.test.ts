@@ -3,7 +3,7 @@
 // call always ends with its task. SDP offers are real Chromium offers (fixtures); media flow itself is
 // asserted by the browser tests, which run Janus in a network namespace.
 import { readFileSync } from 'node:fs';
-import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { adminToken, api, createAgent, startTestServer, visitorToken, waitForMedia, type TestServer } from '../support/server.js';
 import { call, connect, drain, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ActiveCall, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 import type { Socket } from 'socket.io-client';
@@ -74,13 +74,7 @@ beforeAll(async () => {
   });
   admin = await adminToken(server.url);
   // Janus starts in the background; wait until a call could get media.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks?: Record<string, { state: string }> };
-    if (JSON.stringify(ready).includes('"media"') && JSON.stringify(ready).match(/"media":\{"state":"up"/)) break;
-    if (Date.now() > deadline) throw new Error(`media never came up: ${JSON.stringify(ready)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForMedia(server.url);
 }, 60_000);
 
 afterEach(() => {

@@ -2,7 +2,7 @@
 // clock starts only when customer and agent are both in the room, the call is cut off (media and task)
 // when the paid time is used, and exactly the bridged seconds are posted with the agent's share.
 import { readFileSync } from 'node:fs';
-import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { adminToken, api, createAgent, startTestServer, visitorToken, waitForMedia, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import { freePort } from '../support/ports.js';
 import type { CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
@@ -25,13 +25,7 @@ beforeAll(async () => {
   admin = await adminToken(server.url);
   const plan = { queueId: 'general', channel: 'call', currency: 'EUR', perMinuteMinor: 600, firstIncrementSeconds: 1, nextIncrementSeconds: 1, revenueShareBps: 8000 };
   expect((await api(server.url, 'PUT', '/api/admin/rate-plans', plan, admin)).status).toBe(200);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = await (await fetch(`${server.url}/readyz`)).text();
-    if (/"media":\{"state":"up"/.test(ready)) break;
-    if (Date.now() > deadline) throw new Error(`media never came up: ${ready}`);
-    await sleep(200);
-  }
+  await waitForMedia(server.url);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { adminToken, api, createAgent, startTestServer, visitorToken, waitForMedia, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import { runSipp, sippListening, type SippRun } from '../support/sipp.js';
 import { freePort } from '../support/ports.js';
@@ -65,11 +65,7 @@ beforeAll(async () => {
     MCCS_SIP_TRUNKS_FILE: trunks,
   });
   admin = await adminToken(server.url);
-  const deadline = Date.now() + 20_000;
-  while (!/"media":\{"state":"up"/.test(await (await fetch(`${server.url}/readyz`)).text())) {
-    if (Date.now() > deadline) throw new Error('media never came up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForMedia(server.url);
 }, 60_000);
 
 afterEach(() => {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adminToken, createAgent, startTestServer, type TestServer } from '../support/server.js';
+import { adminToken, createAgent, startTestServer, waitForMedia, type TestServer } from '../support/server.js';
 import { call, connect, next, type AgentSocket } from '../support/sockets.js';
 import { runSipp } from '../support/sipp.js';
 import type { Offer } from '../../protocol/events.js';
@@ -29,11 +29,7 @@ beforeAll(async () => {
     MCCS_SIP_PORT: String(sipPort),
     MCCS_SIP_TRUNKS_FILE: trunks,
   });
-  const deadline = Date.now() + 20_000;
-  while (!JSON.stringify(await (await fetch(`${server.url}/readyz`)).json()).match(/"media":\{"state":"up"/)) {
-    if (Date.now() > deadline) throw new Error('media never came up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForMedia(server.url);
 }, 60_000);
 
 afterAll(async () => {

@@ -124,3 +124,14 @@ export async function visitorToken(base: string, displayName = 'Test Customer'):
   if (res.status !== 200) throw new Error(`visitor token failed: ${JSON.stringify(res.body)}`);
   return res.body;
 }
+
+/** Waits until /readyz says the media server is up (Janus starts in the background), at most `ms`. */
+export async function waitForMedia(base: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ready = await (await fetch(`${base}/readyz`)).text();
+    if (/"media":\{"state":"up"/.test(ready)) return;
+    if (Date.now() > deadline) throw new Error(`media never came up: ${ready}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
