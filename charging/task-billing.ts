@@ -80,12 +80,16 @@ export class TaskBilling {
   /**
    * After a crash: sessions left open are settled from their last recorded bridged time (and get their
    * call detail record); chats still in progress are billed again from now on (their calls died with
-   * the process). With several processes, a sweep settles what a stopped process leaves open.
+   * the process). With several processes, a sweep settles what a stopped process leaves open, and
+   * chats it was billing go on unbilled (documented in docs/charging.md).
    */
   async restore(inProgress: TaskRow[]): Promise<{ settled: number; resumed: number }> {
     const settled = await this.#recover();
     let resumed = 0;
-    for (const task of inProgress) {
+    // With several processes another one may be billing these chats right now: only a process alone
+    // with the database resumes them (their sessions were all settled just above).
+    const alone = this.#deps.staleAfterMs === null;
+    for (const task of alone ? inProgress : []) {
       if (task.status !== 'assigned' || task.channel !== 'chat' || !task.agentId) continue;
       if (await this.#answered(task.id, task.agentId, Date.now())) resumed++;
     }
