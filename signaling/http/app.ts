@@ -77,7 +77,8 @@ export interface HttpDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+// Probes and the Managers' polling (every few seconds) are logged at level http, not info.
+const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/api/service/manager/config', '/api/service/manager/outcomes']);
 
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
