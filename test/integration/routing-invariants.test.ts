@@ -112,6 +112,9 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
   const heldBy = new Map<string, string>(); // taskId → the agent holding it (accepted, not completed)
   const completed = new Set<string>();
   const removed = new Set<string>();
+  /** Tasks whose remove() is under way: a matching pass already running may still offer one (on Redis,
+   * with slow round trips, it does); remove() then revokes that offer, which the checks see. */
+  const removing = new Set<string>();
   const offered = new Map<string, { agentId: string; expiresAt: number }>();
   const lastRevoked = new Map<string, { agentId: string; reason: string }>();
   const rejectedAt = new Map<string, Map<string, number>>(); // taskId → agentId → when it was rejected
@@ -135,7 +138,7 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
     stats.offers!++;
     const at = now();
     if (offered.has(task.id)) problems.push(`${task.id} offered to ${agentId} while offered to ${offered.get(task.id)!.agentId}`);
-    if (!waiting.has(task.id)) problems.push(`offer of ${task.id}, which is not waiting`);
+    if (!waiting.has(task.id) && !removing.has(task.id)) problems.push(`offer of ${task.id}, which is not waiting`);
     if (!serves(agentId, task.queueId)) problems.push(`offer of ${task.id} to ${agentId}, who does not serve ${task.queueId}`);
     // Order within a priority: an older task of the same queue and priority, unreserved, that this
     // agent could take (it is not cooling down from rejecting it) must not be passed over.
@@ -340,7 +343,10 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
         waiting.delete(taskId);
         removed.add(taskId);
         stats.removed!++;
-        return (await engine.remove(taskId)) ? null : `remove(${taskId}) found nothing to remove`;
+        removing.add(taskId);
+        const found = await engine.remove(taskId);
+        removing.delete(taskId);
+        return found ? null : `remove(${taskId}) found nothing to remove`;
       }
     }
   }
