@@ -4,18 +4,19 @@
 // every test no dialog is left and every ended call ended exactly once.
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import winston from 'winston';
 import type { Logger } from '../../lib/logger.js';
-import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess, type MediaEngine } from '../../media/index.js';
+import type { JanusEngine, MediaEngine } from '../../media/index.js';
 import { SipBridge, type DialogSummary, type DialogTimers, type InboundCall, type TrunkConfig } from '../../sip-bridge/index.js';
 import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
 import { runSipp, type SippRun } from '../support/sipp.js';
+import { freePort } from '../support/ports.js';
+import { closeBridgeClean, startSipBed, until, type SipBed } from '../support/sip-bed.js';
 
 const silent = winston.createLogger({ silent: true }) as unknown as Logger;
 // MCCS_TEST_SIP_LOG=1 shows the bridge's log while debugging a scenario.
@@ -23,40 +24,12 @@ const bridgeLog = process.env.MCCS_TEST_SIP_LOG
   ? (winston.createLogger({ level: 'debug', transports: [new winston.transports.Console({ format: winston.format.simple() })] }) as unknown as Logger)
   : silent;
 let workDir: string;
-let janus: JanusProcess;
+let bed: SipBed;
 let engine: JanusEngine;
 let bridge: SipBridge | undefined;
 const peers: RtpPeer[] = [];
 const calls: InboundCall[] = [];
 const summaries: DialogSummary[] = [];
-
-async function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    // Also free for UDP (the SIP stack and SIPp use both).
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok || kind === 'tcp') return port;
-  }
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Started {
   bridge: SipBridge;
@@ -84,21 +57,11 @@ function expectOk(run: SippRun): void {
 }
 
 const sipp = async (port: number, scenario: string, extra: Partial<Parameters<typeof runSipp>[0]> = {}) =>
-  runSipp({ scenario, workDir, target: { host: '127.0.0.1', port }, sipPort: await freePort('udp'), mediaPort: await freePort('udp'), ...extra });
+  runSipp({ scenario, workDir, target: { host: '127.0.0.1', port }, sipPort: await freePort(), mediaPort: await freePort(), ...extra });
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'mccs-sip-'));
-  // 3 s of a 440 Hz tone, G.711 µ-law: what the SIPp caller streams as RTP (rtp_stream).
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
-  const port = await freePort();
-  janus = await startJanusProcess({
-    janus: { mode: 'auto', binary: 'janus', wsUrl: `ws://127.0.0.1:${port}`, wsPort: port, rtpPortRange: '24000-24499' },
-    dataDir: workDir,
-    logger: silent,
-  });
-  expect(await janus.settled()).toBe('running');
-  engine = createJanusEngine({ wsUrl: `ws://127.0.0.1:${port}`, logger: silent, loadPollMs: 500 });
-  await until('node healthy', () => engine.nodes()[0]?.health.state === 'up');
+  bed = await startSipBed({ prefix: 'mccs-sip-', rtpPortRange: '24000-24499', logger: silent });
+  ({ workDir, engine } = bed);
 }, 60_000);
 
 afterEach(async () => {
@@ -106,19 +69,14 @@ afterEach(async () => {
   if (bridge) {
     const b = bridge;
     bridge = undefined;
-    await until('dialogs and relays to end', () => b.dialogCount === 0 && b.relayCount === 0, 5000).catch(() => undefined);
-    expect(b.dialogCount).toBe(0);
-    expect(b.relayCount).toBe(0);
-    await b.close();
+    await closeBridgeClean(b);
   }
   for (const c of calls.splice(0)) expect(c.state).toBe('ended');
   summaries.splice(0);
 });
 
 afterAll(async () => {
-  await engine?.close();
-  await janus?.close();
-  await rm(workDir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 const carrier: TrunkConfig = { id: 'carrier', allow: ['127.0.0.1/32'] };

@@ -3,15 +3,12 @@
 // unregister; OPTIONS keep-alive up and down; outbound calls answered (RTP from the phone reaches
 // the room), ended by either side, refused (486) and unanswered (CANCEL). After every test no dialog
 // is left.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from '../../lib/logger.js';
-import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess } from '../../media/index.js';
+import type { JanusEngine } from '../../media/index.js';
 import { DialError, SipBridge, type DialogSummary, type TrunkConfig } from '../../sip-bridge/index.js';
 import { freePort } from '../support/ports.js';
+import { closeBridgeClean, startSipBed, until, type SipBed } from '../support/sip-bed.js';
 import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
 import { runSipp, sippListening, type SippOptions, type SippRun } from '../support/sipp.js';
 
@@ -19,19 +16,12 @@ const log = process.env.MCCS_TEST_SIP_LOG
   ? (winston.createLogger({ level: 'debug', transports: [new winston.transports.Console({ format: winston.format.simple() })] }) as unknown as Logger)
   : (winston.createLogger({ silent: true }) as unknown as Logger);
 let workDir: string;
-let janus: JanusProcess;
+let bed: SipBed;
 let engine: JanusEngine;
 let bridge: SipBridge | undefined;
 const peers: RtpPeer[] = [];
 const summaries: DialogSummary[] = [];
 
-async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function expectOk(run: SippRun): void {
   if (run.code !== 0) throw new Error(`sipp exited ${run.code}: ${run.stderr}\n${run.messages.slice(-4000)}`);
@@ -53,17 +43,8 @@ async function startBridge(trunks: TrunkConfig[]): Promise<SipBridge> {
 }
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'mccs-sip-out-'));
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
-  const port = await freePort();
-  janus = await startJanusProcess({
-    janus: { mode: 'auto', binary: 'janus', wsUrl: `ws://127.0.0.1:${port}`, wsPort: port, rtpPortRange: '24500-24999' },
-    dataDir: workDir,
-    logger: log,
-  });
-  expect(await janus.settled()).toBe('running');
-  engine = createJanusEngine({ wsUrl: `ws://127.0.0.1:${port}`, logger: log, loadPollMs: 500 });
-  await until('node healthy', () => engine.nodes()[0]?.health.state === 'up');
+  bed = await startSipBed({ prefix: 'mccs-sip-out-', rtpPortRange: '24500-24999', logger: log });
+  ({ workDir, engine } = bed);
 }, 60_000);
 
 afterEach(async () => {
@@ -71,18 +52,13 @@ afterEach(async () => {
   if (bridge) {
     const b = bridge;
     bridge = undefined;
-    await until('dialogs and relays to end', () => b.dialogCount === 0 && b.relayCount === 0, 5000).catch(() => undefined);
-    expect(b.dialogCount).toBe(0);
-    expect(b.relayCount).toBe(0);
-    await b.close();
+    await closeBridgeClean(b);
   }
   summaries.splice(0);
 });
 
 afterAll(async () => {
-  await engine?.close();
-  await janus?.close();
-  await rm(workDir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 describe('registration', () => {

@@ -3,15 +3,13 @@
 // still reaches the room; the room's audio reaching a phone that answers symmetrically (our RTP
 // helper behind SIPp's signalling); a phone that stops sending hung up with BYE after the RTP
 // time-out, and a silent phone on hold left alone. After every test no dialog and no relay socket is left.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import winston from 'winston';
 import type { Logger } from '../../lib/logger.js';
-import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess } from '../../media/index.js';
+import type { JanusEngine } from '../../media/index.js';
 import { SipBridge, type DialogSummary, type InboundCall, type RelayOptions, type TrunkConfig } from '../../sip-bridge/index.js';
 import { freePort } from '../support/ports.js';
+import { closeBridgeClean, startSipBed, until, type SipBed } from '../support/sip-bed.js';
 import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
 import { runSipp, sippMessageFile, type SippOptions, type SippRun } from '../support/sipp.js';
 
@@ -20,20 +18,13 @@ const log = process.env.MCCS_TEST_SIP_LOG
   : (winston.createLogger({ silent: true }) as unknown as Logger);
 const RELAY_PORTS = '27000-27199';
 let workDir: string;
-let janus: JanusProcess;
+let bed: SipBed;
 let engine: JanusEngine;
 let bridge: SipBridge | undefined;
 const peers: RtpPeer[] = [];
 const calls: InboundCall[] = [];
 const summaries: DialogSummary[] = [];
 
-async function until(what: string, check: () => boolean, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function expectOk(run: SippRun): void {
   if (run.code !== 0) throw new Error(`sipp exited ${run.code}: ${run.stderr}\n${run.messages.slice(-4000)}`);
@@ -87,17 +78,8 @@ async function listenIn(call: InboundCall, toneHz = 0): Promise<RtpPeer> {
 }
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'mccs-sip-rtp-'));
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
-  const port = await freePort();
-  janus = await startJanusProcess({
-    janus: { mode: 'auto', binary: 'janus', wsUrl: `ws://127.0.0.1:${port}`, wsPort: port, rtpPortRange: '27200-27699' },
-    dataDir: workDir,
-    logger: log,
-  });
-  expect(await janus.settled()).toBe('running');
-  engine = createJanusEngine({ wsUrl: `ws://127.0.0.1:${port}`, logger: log, loadPollMs: 500 });
-  await until('node healthy', () => engine.nodes()[0]?.health.state === 'up');
+  bed = await startSipBed({ prefix: 'mccs-sip-rtp-', rtpPortRange: '27200-27699', logger: log });
+  ({ workDir, engine } = bed);
 }, 60_000);
 
 afterEach(async () => {
@@ -105,19 +87,14 @@ afterEach(async () => {
   if (bridge) {
     const b = bridge;
     bridge = undefined;
-    await until('dialogs and relays to end', () => b.dialogCount === 0 && b.relayCount === 0, 5000).catch(() => undefined);
-    expect(b.dialogCount).toBe(0);
-    expect(b.relayCount).toBe(0);
-    await b.close();
+    await closeBridgeClean(b);
   }
   for (const c of calls.splice(0)) expect(c.state).toBe('ended');
   summaries.splice(0);
 });
 
 afterAll(async () => {
-  await engine?.close();
-  await janus?.close();
-  await rm(workDir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 it('reports RFC 4733 digits once each (9, then 1) while the caller\'s tone reaches the room', async () => {
