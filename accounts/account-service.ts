@@ -200,7 +200,10 @@ export class AccountService {
   }
 
   /** Changes profile fields of an account (the caller validated them). */
-  async update(id: string, patch: Partial<Pick<AccountRow, 'displayName' | 'skills' | 'languages' | 'chatCapacity' | 'bio' | 'timeZone' | 'policies' | 'legalName'>>): Promise<AccountRow> {
+  async update(
+    id: string,
+    patch: Partial<Pick<AccountRow, 'displayName' | 'skills' | 'languages' | 'chatCapacity' | 'bio' | 'timeZone' | 'policies' | 'legalName' | 'locationLat10' | 'locationLon10'>>,
+  ): Promise<AccountRow> {
     if (Object.keys(patch).length) await this.accounts.update({ id }, { ...patch, updatedAt: Date.now() });
     return this.get(id);
   }

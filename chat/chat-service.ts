@@ -31,6 +31,7 @@ import type {
   QueueInfo,
 } from '../protocol/events.js';
 import type { RoutingEngine, TaskTicket } from '../routing/engine.js';
+import { coarsen } from '../routing/eligibility.js';
 import { channelCapacity, notReadyReason } from '../accounts/agent-policy.js';
 
 /** Delivery to connected clients; implemented by signaling (socket.io rooms). */
@@ -158,6 +159,8 @@ export class ChatService {
       priority?: number;
       /** The new task's id, when the caller stored details under it first (they must exist before it is offered). */
       taskId?: string;
+      /** The customer's position, shared with consent: kept coarse on the customer and the task. */
+      location?: { lat: number; lon: number };
     },
   ): Promise<CustomerChatView> {
     const channel = input.channel ?? 'chat';
@@ -176,6 +179,7 @@ export class ChatService {
     if (!queue) throw new NotFoundError(`topic ${input.queueId}`);
     const customer = await this.#customer(customerId);
     const charged = await this.opts.priceGate?.({ customerId, queueId: queue.id, channel, viaPhone: input.viaPhone === true, price: input.price });
+    const near = input.location ? coarsen(input.location) : null;
     const name = input.displayName?.trim() || customer.displayName || 'Visitor';
     // The customer's previous agent is offered the chat first (for as long as the queue says).
     const previous = await this.#tasks.findOne({
@@ -200,10 +204,11 @@ export class ChatService {
       wrapUpNotes: null,
       completedAt: null,
       requirements:
-        previous?.agentId || charged
+        previous?.agentId || charged || near
           ? {
               ...(previous?.agentId ? { preferredAgentId: previous.agentId } : {}),
               ...(charged ? { budgetPerMinuteMinor: charged.budgetPerMinuteMinor } : {}),
+              ...(near ? { near } : {}),
             }
           : null,
       callbackNumber: null,
@@ -214,6 +219,7 @@ export class ChatService {
       if (input.displayName?.trim() && input.displayName.trim() !== customer.displayName) {
         await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: input.displayName.trim() });
       }
+      if (near) await m.getRepository(CustomerEntity).update({ id: customerId }, { locationLat10: Math.round(near.lat * 10), locationLon10: Math.round(near.lon * 10) });
       await m.getRepository(TaskEntity).insert(task);
       await m.getRepository(MessageEntity).insert(message);
     });
@@ -301,6 +307,7 @@ export class ChatService {
         // Routing keeps agents priced above a customer's budget away from the task.
         pricePerMinuteMinor: account.pricePerMinuteMinor ?? null,
         rating: (await this.opts.agentRating?.(agentId)) ?? null,
+        location: account.locationLat10 != null && account.locationLon10 != null ? { lat: account.locationLat10 / 10, lon: account.locationLon10 / 10 } : null,
         // Channels the agent does not take have no capacity (accounts/agent-policy.ts).
         channelCapacity: channelCapacity(account),
       },

@@ -236,7 +236,16 @@ export class CustomerContext {
     await this.#log(customerId, viewer, 'export', null);
     return {
       exportedAt: Date.now(),
-      customer: { id: customer.id, displayName: customer.displayName, createdAt: customer.createdAt, tags: customer.tags ?? [], flagged: customer.flagged === true, erasedAt: customer.erasedAt ?? null },
+      customer: {
+        id: customer.id,
+        displayName: customer.displayName,
+        createdAt: customer.createdAt,
+        tags: customer.tags ?? [],
+        flagged: customer.flagged === true,
+        erasedAt: customer.erasedAt ?? null,
+        // The position last shared with consent, as kept: to a tenth of a degree.
+        location: customer.locationLat10 != null && customer.locationLon10 != null ? { lat: customer.locationLat10 / 10, lon: customer.locationLon10 / 10 } : null,
+      },
       identities: identities.map((i) => ({ kind: i.kind, value: i.value, since: i.createdAt })),
       conversations: tasks.map((t) => ({
         taskId: t.id,
@@ -269,7 +278,7 @@ export class CustomerContext {
     if (open.length) throw new InvalidStateError('the customer has a conversation in progress: erase once it has ended');
     const taskIds = tasks.map((t) => t.id);
     await this.db.transaction(async (m) => {
-      await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now() });
+      await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now(), locationLat10: null, locationLon10: null });
       await m.getRepository(CustomerIdentityEntity).delete({ customerId });
       await m.getRepository(CustomerNoteEntity).delete({ customerId });
       await m.getRepository(RatingEntity).update({ customerId }, { comment: null });

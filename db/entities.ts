@@ -43,6 +43,9 @@ export interface AccountRow {
   phoneNumber?: string | null;
   /** Audio calls ring that number instead of the browser. */
   answerCallsOnPhone?: boolean;
+  /** Where the agent works from, in tenths of a degree; for queues that prefer nearby agents. */
+  locationLat10?: number | null;
+  locationLon10?: number | null;
   /** Agents who signed up themselves start 'pending' (accounts/agent-onboarding.ts); others are 'verified'. */
   verification?: AgentVerification;
   /** Kept private: admins only. */
@@ -80,6 +83,8 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     revenueShareBps: { type: 'integer', nullable: true, name: 'revenue_share_bps' },
     phoneNumber: { type: 'varchar', length: 20, nullable: true, name: 'phone_number' },
     answerCallsOnPhone: { type: 'boolean', default: false, name: 'answer_calls_on_phone' },
+    locationLat10: { type: 'integer', nullable: true, name: 'location_lat10' },
+    locationLon10: { type: 'integer', nullable: true, name: 'location_lon10' },
     verification: { type: 'varchar', length: 16, default: 'verified' },
     legalName: { type: 'varchar', length: 120, nullable: true, name: 'legal_name' },
     bio: { type: 'text', nullable: true },
@@ -129,6 +134,8 @@ export interface QueueRow {
   /** Longest a task should wait here, s; then it is escalated (routing/wait-escalation.ts). null: no limit. */
   maxWaitSeconds?: number | null;
   maxWaitAction?: 'escalate' | 'overflow';
+  /** Agents near the customer first, when the customer shared their position. */
+  preferNearby?: boolean;
 }
 
 export const QueueEntity = new EntitySchema<QueueRow>({
@@ -160,6 +167,7 @@ export const QueueEntity = new EntitySchema<QueueRow>({
     shareHistory: { type: 'boolean', default: false, name: 'share_history' },
     maxWaitSeconds: { type: 'integer', nullable: true, name: 'max_wait_seconds' },
     maxWaitAction: { type: 'varchar', length: 16, default: 'escalate', name: 'max_wait_action' },
+    preferNearby: { type: 'boolean', default: false, name: 'prefer_nearby' },
   },
 });
 
@@ -173,6 +181,9 @@ export interface CustomerRow {
   flagged?: boolean;
   /** When the customer's personal data was erased (the id stays, pseudonymous, for financial records). */
   erasedAt?: number | null;
+  /** The position the customer last shared with consent, in tenths of a degree (about 11 km). */
+  locationLat10?: number | null;
+  locationLon10?: number | null;
 }
 
 export const CustomerEntity = new EntitySchema<CustomerRow>({
@@ -185,6 +196,8 @@ export const CustomerEntity = new EntitySchema<CustomerRow>({
     tags: { type: 'text', nullable: true, transformer: jsonText<string[]>([]) },
     flagged: { type: 'boolean', default: false },
     erasedAt: { ...timeColumn(true), name: 'erased_at' },
+    locationLat10: { type: 'integer', nullable: true, name: 'location_lat10' },
+    locationLon10: { type: 'integer', nullable: true, name: 'location_lon10' },
   },
 });
 
@@ -221,6 +234,8 @@ export interface TaskRow {
 }
 
 export interface TaskRequirementsRow {
+  /** The customer's coarse position, shared with consent (routing prefers nearby agents where the queue says so). */
+  near?: { lat: number; lon: number } | null;
   language?: string | null;
   skills?: Array<{ skill: string; minLevel: number }>;
   budgetPerMinuteMinor?: number | null;

@@ -50,6 +50,12 @@ export const PriceAgreement = Type.Object(
   { additionalProperties: false },
 );
 
+/** A position the customer chose to share (W3C Geolocation); the server keeps it to a tenth of a degree. */
+export const SharedLocation = Type.Object(
+  { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+  { additionalProperties: false },
+);
+
 export const ChatStartPayload = Type.Object(
   {
     queueId: Id,
@@ -57,6 +63,7 @@ export const ChatStartPayload = Type.Object(
     clientMsgId: ClientMsgId,
     displayName: Type.Optional(Type.String({ maxLength: 80 })),
     price: Type.Optional(PriceAgreement),
+    location: Type.Optional(SharedLocation),
   },
   { additionalProperties: false },
 );
@@ -84,6 +91,7 @@ export const CallStartPayload = Type.Object(
     text: Type.Optional(MessageText),
     displayName: Type.Optional(Type.String({ maxLength: 80 })),
     price: Type.Optional(PriceAgreement),
+    location: Type.Optional(SharedLocation),
   },
   { additionalProperties: false },
 );

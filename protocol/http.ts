@@ -119,6 +119,8 @@ export const QueueSettingsFields = {
   /** Longest a task should wait, seconds; then it is escalated (served first, supervisors alerted) or moved to the overflow queue. null: no limit. */
   maxWaitSeconds: Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 5, maximum: 86_400 }),
   maxWaitAction: Type.Union([Type.Literal('escalate'), Type.Literal('overflow')]),
+  /** Agents near the customer first (within bands of 50 km), when the customer shared their position. */
+  preferNearby: Type.Boolean(),
 };
 
 export const QueueConfigView = Type.Object({

@@ -18,9 +18,24 @@ export interface SkillRequirement {
   minLevel: number;
 }
 
+/** A place, coarsened to a tenth of a degree (about 11 km) before it is stored or compared. */
 export interface GeoPoint {
   lat: number;
   lon: number;
+}
+
+/** Great-circle distance in km (haversine; the Earth as a sphere is plenty for "near"). */
+export function distanceKm(a: GeoPoint, b: GeoPoint): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** To a tenth of a degree: what is kept of a position, so nobody's exact whereabouts are stored. */
+export function coarsen(p: GeoPoint): GeoPoint {
+  return { lat: Math.round(p.lat * 10) / 10, lon: Math.round(p.lon * 10) / 10 };
 }
 
 /** What routing knows about an agent beyond availability (which lives in the queue store). */
@@ -73,6 +88,8 @@ export interface TaskRequirements {
   budgetPerMinuteMinor?: number | null;
   /** The customer's previous agent; see strategies.ts for how long only they are offered the task. */
   preferredAgentId?: string | null;
+  /** The customer's coarse position, shared with consent; queues that prefer nearby agents use it. */
+  near?: GeoPoint | null;
 }
 
 /** A queue's eligibility definition, from which AgentAvailability.queues is computed. */

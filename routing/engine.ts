@@ -42,6 +42,8 @@ export interface RoutingQueue {
   preferredAgentSeconds?: number;
   /** Agents on a call may still be offered this queue's chats (default: a call excludes chats). */
   chatsDuringCalls?: boolean;
+  /** Nearer agents first when the customer shared their position (strategies.ts, byDistanceBand). */
+  preferNearby?: boolean;
 }
 
 export interface AgentProfile {
@@ -55,6 +57,8 @@ export interface AgentProfile {
   pricePerMinuteMinor?: number | null;
   /** Per-channel capacity that replaces the default (0: the agent takes no work on that channel). */
   channelCapacity?: Partial<Record<Channel, number>>;
+  /** Where the agent works from, coarsened; for queues that prefer nearby agents. */
+  location?: EligibilityProfile['location'];
 }
 
 export interface TaskTicket {
@@ -144,6 +148,7 @@ function eligibilityProfile(p: AgentProfile): EligibilityProfile {
     attributes: p.attributes ?? {},
     rating: p.rating ?? null,
     pricePerMinuteMinor: p.pricePerMinuteMinor ?? null,
+    location: p.location ?? null,
   };
 }
 
@@ -524,6 +529,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       weights: queue.weights,
       random: this.#random,
       ringAllWidth: queue.ringAllWidth,
+      preferNearby: queue.preferNearby === true,
     };
     this.#scheduleRematch(task, queue, ctx);
     const ranked = this.#order(task, rankCandidates(strategy, candidates, ctx).map((c) => c.availability), now);

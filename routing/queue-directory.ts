@@ -53,6 +53,8 @@ export interface QueueSettings {
   /** Longest a task should wait, s (null: no limit); then it is escalated or moved to the overflow queue. */
   maxWaitSeconds: number | null;
   maxWaitAction: 'escalate' | 'overflow';
+  /** Agents near the customer first, when the customer shared their position. */
+  preferNearby: boolean;
 }
 
 export type QueueConfig = QueueSettings & { id: string; createdAt: number; waiting: number; open: boolean };
@@ -87,6 +89,7 @@ const DEFAULT_SETTINGS: Omit<QueueSettings, 'name'> = {
   shareHistory: false,
   maxWaitSeconds: null,
   maxWaitAction: 'escalate',
+  preferNearby: false,
 };
 
 /** Turns parser TypeErrors into the VALIDATION answer an admin sees. */
@@ -199,6 +202,7 @@ export class QueueDirectory {
     if (s.maxWaitSeconds !== null && !(Number.isInteger(s.maxWaitSeconds) && s.maxWaitSeconds >= 5 && s.maxWaitSeconds <= 86_400)) {
       throw new DomainError('VALIDATION', 'maxWaitSeconds: expected whole seconds from 5 to 86400, or null for no limit');
     }
+    if (typeof s.preferNearby !== 'boolean') throw new DomainError('VALIDATION', 'preferNearby: expected true or false');
     if (s.maxWaitAction === 'overflow' && s.maxWaitSeconds !== null && !s.overflowQueueId) {
       throw new DomainError('VALIDATION', 'maxWaitAction "overflow" needs an overflowQueueId');
     }
@@ -236,6 +240,7 @@ export class QueueDirectory {
       shareHistory: s.shareHistory,
       maxWaitSeconds: s.maxWaitSeconds,
       maxWaitAction: s.maxWaitAction,
+      preferNearby: s.preferNearby,
     };
   }
 
@@ -275,6 +280,7 @@ function settingsOf(row: QueueRow): QueueSettings {
     shareHistory: row.shareHistory ?? false,
     maxWaitSeconds: row.maxWaitSeconds ?? null,
     maxWaitAction: row.maxWaitAction ?? 'escalate',
+    preferNearby: row.preferNearby ?? false,
   };
 }
 
@@ -293,5 +299,6 @@ export function routingQueueOf(row: QueueRow): RoutingQueue {
     weights: s.weights,
     preferredAgentSeconds: s.preferredAgentSeconds,
     chatsDuringCalls: s.chatsDuringCalls,
+    preferNearby: s.preferNearby,
   };
 }

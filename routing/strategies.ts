@@ -3,7 +3,7 @@
 // always gives the same order. The router offers the task to the first candidate, or, for ring_all, to
 // the first `offersAtOnce()` candidates at the same time (first accept wins, via a shared reservation).
 import type { AgentAvailability, Channel } from './store/queue-store.js';
-import { skillLevel, withinBudget, type AgentProfile, type TaskRequirements } from './eligibility.js';
+import { distanceKm, skillLevel, withinBudget, type AgentProfile, type TaskRequirements } from './eligibility.js';
 
 export type StrategyName =
   | 'longest_idle'
@@ -61,7 +61,12 @@ export interface RankContext {
   random?: () => number;
   /** ring_all: how many agents are offered the task at once (default: all candidates). */
   ringAllWidth?: number;
+  /** The queue prefers agents near the customer (requirements.near): nearer distance bands first. */
+  preferNearby?: boolean;
 }
+
+/** Distances within one band count as equally near; the strategy orders agents inside a band. */
+export const NEARBY_BAND_KM = 50;
 
 /**
  * Orders the candidates for a task by the queue's strategy, best first. Does not filter availability or
@@ -84,12 +89,22 @@ export function rankCandidates(strategy: StrategyName, candidates: readonly Cand
   if (preferred !== null && inPreferredWindow(ctx)) return pool.filter((c) => c.profile.id === preferred).slice(0, 1);
 
   let ranked = order(strategy, pool, ctx);
+  if (ctx.preferNearby && ctx.requirements.near) ranked = byDistanceBand(ranked, ctx.requirements.near);
   if (preferred !== null) {
     const i = ranked.findIndex((c) => c.profile.id === preferred);
     if (i > 0) ranked = [ranked[i]!, ...ranked.slice(0, i), ...ranked.slice(i + 1)];
   }
   if (strategy === 'ring_all') ranked = ranked.slice(0, offersAtOnce(strategy, ctx, ranked.length));
   return ranked;
+}
+
+/** Stable: nearer bands first, agents without a known position last, the strategy's order within a band. */
+function byDistanceBand(ranked: Candidate[], near: NonNullable<TaskRequirements['near']>): Candidate[] {
+  const band = (c: Candidate) => (c.profile.location ? Math.floor(distanceKm(near, c.profile.location) / NEARBY_BAND_KM) : Number.POSITIVE_INFINITY);
+  return ranked
+    .map((c, i) => ({ c, i, b: band(c) }))
+    .sort((x, y) => x.b - y.b || x.i - y.i)
+    .map((x) => x.c);
 }
 
 /** How many of the ranked candidates the router offers the task to at the same time. */

@@ -25,6 +25,7 @@ import type { PushService } from '../../push/index.js';
 import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
 import { registerSipRoutes } from './sip-routes.js';
+import { registerAgentLocationRoutes } from './agent-location-routes.js';
 import { registerAgentPhoneRoutes } from './agent-phone-routes.js';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.js';
 import type { PasswordResets } from '../../accounts/password-reset.js';
@@ -143,6 +144,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
   if (deps.manager) registerManagerRoutes(app, { tokens: deps.tokens, ...deps.manager });
   if (deps.sipTrunks) registerSipRoutes(app, { tokens: deps.tokens, trunkStatus: deps.sipTrunks });
+  registerAgentLocationRoutes(app, { tokens: deps.tokens, accounts: deps.accounts });
   if (deps.agentPhones) registerAgentPhoneRoutes(app, { tokens: deps.tokens, phones: deps.agentPhones });
   if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });

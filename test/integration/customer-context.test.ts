@@ -140,6 +140,40 @@ test('a flagged customer is served before customers who waited longer', async ()
   await call(vip.socket, 'chat:leave', { taskId: vipView.taskId });
 });
 
+test('a queue that prefers nearby agents offers a customer who shared their position to the nearest agent', async () => {
+  expect((await api(server.url, 'PATCH', '/api/admin/queues/billing', { preferNearby: true }, admin)).status).toBe(200);
+  // Berlin is ready first (longest idle); Helsinki is near the customer.
+  const located = async (name: string, location: { lat: number; lon: number }) => {
+    const a = await createAgent(server.url, admin, { displayName: name, chatCapacity: 3 });
+    expect((await api<{ location: unknown }>(server.url, 'PUT', '/api/agent/location', { location }, a.token)).body).toEqual({ location: { lat: Math.round(location.lat * 10) / 10, lon: Math.round(location.lon * 10) / 10 } });
+    const socket = await connect<AgentSocket>(server.url, '/agent', a.token);
+    sockets.push(socket);
+    await next(socket, 'hello');
+    await call(socket, 'presence:set', { state: 'ready' });
+    return socket;
+  };
+  const berlin = await located('Bea in Berlin', { lat: 52.52, lon: 13.4 });
+  await new Promise((r) => setTimeout(r, 20));
+  const helsinki = await located('Hel in Helsinki', { lat: 60.17, lon: 24.94 });
+  expect((await api(server.url, 'PUT', '/api/agent/location', { location: { lat: 91, lon: 0 } }, admin)).status).toBe(400);
+
+  const nearby = await customer('Espoo Ella');
+  const toHelsinki = next<Offer>(helsinki, 'offer');
+  const v1 = await call<CustomerChatView>(nearby.socket, 'chat:start', { queueId: 'billing', text: 'Near you', clientMsgId: msgId(), location: { lat: 60.2055, lon: 24.6559 } });
+  expect((await toHelsinki).taskId).toBe(v1.taskId);
+  // Without a shared position the strategy decides: the longest idle agent, in Berlin.
+  const anywhere = await customer('Somewhere Sam');
+  const toBerlin = next<Offer>(berlin, 'offer');
+  const v2 = await call<CustomerChatView>(anywhere.socket, 'chat:start', { queueId: 'billing', text: 'Anyone', clientMsgId: msgId() });
+  expect((await toBerlin).taskId).toBe(v2.taskId);
+  // What is kept of the position is coarse, and it is the customer's to see.
+  const mine = await api<{ customer: { location: unknown } }>(server.url, 'GET', '/api/me/export', undefined, nearby.token);
+  expect(mine.body.customer.location).toEqual({ lat: 60.2, lon: 24.7 });
+  await call(nearby.socket, 'chat:leave', { taskId: v1.taskId });
+  await call(anywhere.socket, 'chat:leave', { taskId: v2.taskId });
+  expect((await api(server.url, 'PATCH', '/api/admin/queues/billing', { preferNearby: false }, admin)).status).toBe(200);
+});
+
 test('export and erasure: admins and the customer get everything; erasure removes personal data and keeps the records', async () => {
   const agent = await readyAgent('Erin');
   const c = await customer('Dana Doe');

@@ -22,6 +22,7 @@ import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
 import { describePrice } from '../shared/money';
 import { PricePanel, usePricing } from './pricing';
 import { RatingForm } from './rating';
+import { approximateLocation } from './location';
 
 type CustomerSocket = Socket<CustomerServerToClient, CustomerClientToServer>;
 
@@ -92,6 +93,8 @@ export function WidgetApp() {
   const [chat, setChat] = useState<CustomerChatView | null>(null);
   const [endedBy, setEndedBy] = useState<'agent' | 'customer' | 'system' | null>(null);
   const [endReason, setEndReason] = useState<string | null>(null);
+  /** The customer chose to share their approximate position (asked only when they tick it). */
+  const [shareLocation, setShareLocation] = useState(false);
   /** The price of the conversation in progress, once an agent answered a charged one. */
   const [charge, setCharge] = useState<string | null>(null);
   const [chargeWarning, setChargeWarning] = useState<string | null>(null);
@@ -318,12 +321,14 @@ export function WidgetApp() {
       // The same clientMsgId for a retry of the same text, so a lost ack cannot start two chats.
       if (!startIdRef.current || startIdRef.current.text !== text) startIdRef.current = { id: newClientMsgId(), text };
       const price = pricing.agreementFor('chat');
+      const location = shareLocation ? await approximateLocation() : undefined;
       const view = await request(socket, 'chat:start', {
         queueId,
         text,
         clientMsgId: startIdRef.current.id,
         ...(displayName ? { displayName } : {}),
         ...(price ? { price } : {}),
+        ...(location ? { location } : {}),
       });
       started(view);
     } catch (err) {
@@ -348,6 +353,7 @@ export function WidgetApp() {
       const key = `${video ? 'video' : 'audio'}|${text}`;
       if (!startIdRef.current || startIdRef.current.text !== key) startIdRef.current = { id: newClientMsgId(), text: key };
       const price = pricing.agreementFor(video ? 'video' : 'call');
+      const location = shareLocation ? await approximateLocation() : undefined;
       const view = await request(socket, 'call:start', {
         queueId,
         video,
@@ -355,6 +361,7 @@ export function WidgetApp() {
         ...(text ? { text } : {}),
         ...(displayName ? { displayName } : {}),
         ...(price ? { price } : {}),
+        ...(location ? { location } : {}),
       });
       persist({ callTaskId: view.taskId, callVideo: video });
       started(view);
@@ -538,6 +545,10 @@ export function WidgetApp() {
             </div>
           </fieldset>
           <PricePanel pricing={pricing} />
+          <label class="row small">
+            <input type="checkbox" checked={shareLocation} onChange={(e) => setShareLocation(e.currentTarget.checked)} data-testid="widget-share-location" />
+            <span>Share my approximate location (to about 10 km) so that an expert near me can answer</span>
+          </label>
           <div class="field">
             <label for="w-first">
               Your message <span class="hint">(optional for a call)</span>

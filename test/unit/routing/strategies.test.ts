@@ -2,7 +2,7 @@
 // deterministic (same input, same order, whatever order the store returned the agents in).
 import { describe, expect, it } from '@jest/globals';
 import type { Channel } from '../../../routing/store/queue-store.js';
-import type { AgentProfile, TaskRequirements } from '../../../routing/eligibility.js';
+import { coarsen, distanceKm, type AgentProfile, type TaskRequirements } from '../../../routing/eligibility.js';
 import {
   STRATEGIES,
   STRATEGY_DESCRIPTIONS,
@@ -250,5 +250,37 @@ describe('every strategy', () => {
   it('rejects a candidate whose availability and profile are different agents', () => {
     const bad: Candidate = { ...cand('a'), availability: { ...cand('b').availability } };
     expect(() => rankCandidates('longest_idle', [bad], ctx())).toThrow(TypeError);
+  });
+});
+
+describe('agents near the customer first', () => {
+  const at = (c: Candidate, lat: number, lon: number): Candidate => ({ ...c, profile: { ...c.profile, location: { lat, lon } } });
+  const espoo = { lat: 60.2, lon: 24.7 };
+  // Longest idle first without a position: Berlin, Unknown, Tampere, Helsinki.
+  const berlin = at(cand('berlin', { idleSince: T0 - 4000 }), 52.5, 13.4);
+  const unknown = cand('unknown', { idleSince: T0 - 3000 });
+  const tampere = at(cand('tampere', { idleSince: T0 - 2000 }), 61.5, 23.8);
+  const helsinki = at(cand('helsinki', { idleSince: T0 - 1000 }), 60.2, 24.9);
+  const all = [helsinki, tampere, unknown, berlin];
+
+  it('orders by distance band, then by the strategy within a band; unknown positions last', () => {
+    const near = { ...REQ, near: espoo };
+    expect(ids(rankCandidates('longest_idle', all, ctx({ requirements: near, preferNearby: true })))).toEqual(['helsinki', 'tampere', 'berlin', 'unknown']);
+  });
+
+  it('changes nothing when the queue does not prefer nearby agents or the customer shared no position', () => {
+    expect(ids(rankCandidates('longest_idle', all, ctx({ requirements: { ...REQ, near: espoo } })))).toEqual(['berlin', 'unknown', 'tampere', 'helsinki']);
+    expect(ids(rankCandidates('longest_idle', all, ctx({ preferNearby: true })))).toEqual(['berlin', 'unknown', 'tampere', 'helsinki']);
+  });
+
+  it('keeps the preferred (previous) agent first', () => {
+    const near = { ...REQ, near: espoo, preferredAgentId: 'berlin' };
+    expect(ids(rankCandidates('longest_idle', all, ctx({ requirements: near, preferNearby: true }))).slice(0, 2)).toEqual(['berlin', 'helsinki']);
+  });
+
+  it('measures great-circle distance and keeps positions to a tenth of a degree', () => {
+    // Helsinki–Berlin is about 1,105 km (great circle; the sphere model is within 0.5 %).
+    expect(Math.abs(distanceKm({ lat: 60.17, lon: 24.94 }, { lat: 52.52, lon: 13.4 }) - 1105)).toBeLessThan(6);
+    expect(coarsen({ lat: 60.16987, lon: 24.93838 })).toEqual({ lat: 60.2, lon: 24.9 });
   });
 });
