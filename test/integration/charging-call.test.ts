@@ -47,7 +47,10 @@ test('a charged call is billed from the moment both are connected and cut off wh
 
   const offered = next<Offer>(agent, 'offer');
   const view = await call<CustomerChatView>(customer, 'call:start', { queueId: 'general', video: false, clientMsgId: msgId(), price: { maxPerMinuteMinor: 600, currency: 'EUR' } });
-  expect((await offered).channel).toBe('call');
+  const callOffer = await offered;
+  expect(callOffer.channel).toBe('call');
+  // A browser call's offer carries the customer's context too (a first contact here).
+  expect(callOffer.context).toMatchObject({ returning: false, sessions: 0 });
   const ready = next<MediaView>(customer, 'media:ready');
   await call(agent, 'offer:accept', { taskId: view.taskId });
   await ready;

@@ -157,4 +157,6 @@ test('a waiting phone caller presses 9: they hear they will be called back, the 
   await call(agent, 'presence:set', { state: 'ready' });
   const offer = await offered;
   expect(offer).toMatchObject({ channel: 'call', firstMessage: 'Phone call from +4930111' });
+  // The number is one customer across calls: the offer knows them from the call before (to Mobile Mo).
+  expect(offer.context).toMatchObject({ returning: true, previousAgentName: 'Mobile Mo' });
 }, 60_000);
