@@ -1,4 +1,5 @@
 // Rating: what a conversation costs. Pure functions on integers (docs/charging.md, "Rating").
+import type { RatePlanRow } from '../db/charging-entities.js';
 import { PriceNotAcceptedError } from './errors.js';
 import { assertCurrency, assertMinor, floorDiv, mulDivFloor, mulDivHalfUp, toSafeNumber } from './money.js';
 
@@ -11,27 +12,7 @@ export const BPS = 10_000;
 export const MAX_GRANT_SECONDS = 2_147_483_647;
 
 /** What a queue charges on a channel (table rate_plans). Prices include tax. */
-export interface RatePlan {
-  id: string;
-  queueId: string;
-  channel: ChargingChannel;
-  currency: string;
-  /** Price per minute for agents without a price of their own. */
-  perMinuteMinor: number;
-  sessionFeeMinor: number;
-  freeSeconds: number;
-  firstIncrementSeconds: number;
-  nextIncrementSeconds: number;
-  agentPriceMinMinor: number | null;
-  agentPriceMaxMinor: number | null;
-  /** The agent's default share of the net (tax-exclusive) amount. */
-  revenueShareBps: number;
-  /** Tax contained in the price (e.g. 2000 = 20 % VAT on top of the net); 0 for none. */
-  taxBps: number;
-  active: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
+export type RatePlan = RatePlanRow;
 
 /** The price that applies to one session: the plan with the agent's price per minute filled in. */
 export interface Tariff {

@@ -19,6 +19,7 @@ export interface RatePlanRow {
   queueId: string;
   channel: 'chat' | 'call' | 'video' | 'phone';
   currency: string;
+  /** Price per minute for agents without a price of their own. */
   perMinuteMinor: number;
   sessionFeeMinor: number;
   freeSeconds: number;
@@ -26,7 +27,9 @@ export interface RatePlanRow {
   nextIncrementSeconds: number;
   agentPriceMinMinor: number | null;
   agentPriceMaxMinor: number | null;
+  /** The agent's default share of the net (tax-exclusive) amount. */
   revenueShareBps: number;
+  /** Tax contained in the price (e.g. 2000 = 20 % VAT on top of the net); 0 for none. */
   taxBps: number;
   active: boolean;
   createdAt: number;
