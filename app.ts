@@ -19,6 +19,7 @@ import { createQueueStore } from './routing/store/index.js';
 import { QueueDirectory } from './routing/queue-directory.js';
 import { admit } from './routing/admission.js';
 import { QueueMonitor, routingSource } from './routing/queue-monitor.js';
+import { ClusterEventRelay } from './routing/cluster-events.js';
 import { exportQueueMetrics } from './signaling/queue-metrics-exporter.js';
 import { TokenService, resolveTokenSecret } from './signaling/auth/tokens.js';
 import { Metrics } from './signaling/metrics.js';
@@ -27,9 +28,15 @@ import { attachSockets } from './signaling/sockets/socket-server.js';
 import { createClusterAdapter } from './signaling/sockets/cluster-adapter.js';
 import { startMedia } from './media/index.js';
 import { CallService } from './calls/call-service.js';
+import { CannedResponses } from './canned/canned-responses.js';
+import { CannedResponseEntity } from './db/canned-entities.js';
 import { createIceServerIssuer } from './media/ice-servers.js';
 import { PhoneIntake } from './calls/phone-intake.js';
-import { startSipBridge } from './sip-bridge/start.js';
+import { openSipTrunks, startSip } from './sip-bridge/start.js';
+import { createSecretBox } from './lib/secret-box.js';
+import { ClusterNotice } from './lib/cluster-notice.js';
+import { PROMPTS_DIR } from './sip-bridge/index.js';
+import { SipTrunkEntity } from './db/sip-entities.js';
 import { PhoneCallbacks } from './calls/phone-callbacks.js';
 import { AgentPhoneDirectory } from './calls/agent-phones.js';
 import type { IceServer } from './protocol/events.js';
@@ -48,6 +55,7 @@ import { TaskBilling } from './charging/task-billing.js';
 import { ChargingDesk } from './charging/desk.js';
 import { CustomerIdentityEntity } from './db/context-entities.js';
 import { CustomerContext } from './context/customer-context.js';
+import { EMAIL_VERIFICATION_DEFAULTS, EmailVerifications } from './context/email-verification.js';
 import { WaitEscalation } from './routing/wait-escalation.js';
 import { ServiceTokenEntity } from './db/social-entities.js';
 import { ServiceTokenService } from './social/service-tokens.js';
@@ -71,6 +79,17 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
 
   const metrics = new Metrics();
   const tokenSecret = resolveTokenSecret(config.auth.tokenSecret, config.dataDir);
+  // Read before anything runs: a bad trunks file, or a key that does not open the stored trunk
+  // passwords (MCCS_SECRETS_KEY, else derived from the token secret), stops the start here.
+  const sipTrunks = await openSipTrunks({
+    sip: config.sip,
+    repo: db.getRepository(SipTrunkEntity),
+    secrets: createSecretBox(config.secrets.key, tokenSecret),
+    logger: logger.child({ component: 'sip' }),
+  }).catch(async (err: unknown) => {
+    await db.destroy();
+    throw err;
+  });
   const tokens = new TokenService(tokenSecret, {
     staffSeconds: config.auth.staffTokenTtlSeconds,
     visitorSeconds: config.auth.visitorTokenTtlSeconds,
@@ -86,6 +105,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const store = await createQueueStore(config.queueStore);
   const router = new RoutingEngine(store, {
     offerTimeoutMs: config.routing.offerTimeoutSeconds * 1000,
+    // "Get offers when the app is closed" (docs/push.md). Push is built below; only a dropped
+    // connection asks, and connections come once the server listens.
+    reachableWhenClosed: (agentId): Promise<boolean> => push.reachableWhenClosed(agentId),
+    pushReachableMs: config.push.reachableSeconds * 1000,
+    pushOfferTimeoutMs: (config.push.offerTimeoutSeconds || config.routing.offerTimeoutSeconds) * 1000,
     logger: logger.child({ component: 'routing' }),
   });
   const queues = new QueueDirectory(db.getRepository(QueueEntity), router);
@@ -108,7 +132,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
       expectedWaitMs: (queueId, position): number | null => queueMonitor.expectedWaitMs(queueId, position),
       // Billing is built once calls exist (it follows them too); no start is asked for before that.
       priceGate: (input): Promise<{ budgetPerMinuteMinor: number } | null> => billing.priceGate(input),
-      taskDetails: async (task) => ({ ...(await social.taskDetails(task)), context: await context.offerContext(task) }),
+      taskDetails: async (task, agentId) => ({ ...(await social.taskDetails(task)), context: await context.offerContext(task, agentId) }),
       priorityFor: context.priorityFor,
       agentRating: context.agentRating,
       admit: (queueId, now) => admit(queueId, now, (id) => queues.admissionRules(id), (id) => router.waitingCount(id)),
@@ -119,8 +143,20 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const serviceTokens = new ServiceTokenService(db.getRepository(ServiceTokenEntity));
   const { requeued } = await chat.restore();
   if (requeued) logger.info('waiting chats restored to their queues', { requeued });
+  // With several nodes (Redis), each node's metrics count every node's events, not only its own.
+  const clusterEvents =
+    config.queueStore.kind === 'redis'
+      ? await ClusterEventRelay.start(config.queueStore.url, config.queueStore.keyPrefix, { chat: chat.observer, routing: router }, logger.child({ component: 'cluster-events' }))
+      : null;
   const queueMonitor = new QueueMonitor(
-    { chat: chat.observer, ...routingSource(router), queueIds: async () => (await queues.list()).map((q) => q.id) },
+    {
+      ...routingSource(router),
+      chat: clusterEvents?.chat ?? chat.observer,
+      routing: clusterEvents?.routing ?? router,
+      // As the agent's app shows it (wrap-up included), for the wallboard's agents by state.
+      shownState: async (agentId) => (await chat.agentStatus(agentId)).state,
+      queueIds: async () => (await queues.list()).map((q) => q.id),
+    },
     { logger: logger.child({ component: 'queue-monitor' }) },
   );
   exportQueueMetrics(metrics.registry, queueMonitor);
@@ -159,6 +195,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     chat,
     engine: media.engine,
     iceServers,
+    // The phone prompts' music, for browser and phone customers alike (the media server reads it).
+    holdMusic: path.join(PROMPTS_DIR, 'music-on-hold.opus'),
     logger: logger.child({ component: 'calls' }),
   });
   const { ended } = await calls.restore();
@@ -211,9 +249,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     tasks: db.getRepository(TaskEntity),
     queues: db.getRepository(QueueEntity),
     customers: db.getRepository(CustomerEntity),
+    accounts: db.getRepository(AccountEntity),
     send: createWebPushSender(vapid),
-    // The sockets are attached just below; offers (which need connected agents) come after that.
+    // The sockets are attached just below; offers (which need an agent that has connected) come after that.
     agentVisible: (agentId) => sockets.agentVisible(agentId),
+    unreachable: (agentId, reason): Promise<void> => router.pushUnreachable(agentId, reason),
     publicKey: vapid.publicKey,
     allowLoopbackEndpoints: config.push.allowLoopbackEndpoints === 'yes',
     logger: logger.child({ component: 'push' }),
@@ -224,9 +264,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const onboarding = new AgentOnboarding(db, accounts, {
     documentsDir: path.join(config.dataDir, 'agent-documents'),
     defaultChatCapacity: config.routing.defaultChatCapacity,
+    checkAgentPrice: (price) => desk.checkAgentPrice(price),
     logger: logger.child({ component: 'agents' }),
   });
-  const resets = new PasswordResets(db, accounts, new OutboxMailer(path.join(config.dataDir, 'outbox'), logger.child({ component: 'mail' })), {
+  const mailer = new OutboxMailer(path.join(config.dataDir, 'outbox'), logger.child({ component: 'mail' }));
+  const resets = new PasswordResets(db, accounts, mailer, {
     ttlMs: config.auth.passwordResetTtlMinutes * 60_000,
     baseUrl: () => baseUrl,
     logger: logger.child({ component: 'auth' }),
@@ -253,10 +295,20 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
     charging: desk,
     manager: { serviceTokens, social },
     context,
-    sipTrunks: () => sip?.bridge.trunkStatus() ?? null,
+    // Customers' emails link profiles only once confirmed with a mailed code (docs/context.md).
+    emailVerifications: new EmailVerifications(db, context, mailer, { ...EMAIL_VERIFICATION_DEFAULTS, logger: logger.child({ component: 'context' }) }),
+    // Built below (after the sockets, for phone intake); no request arrives before the server listens.
+    sipTrunks: () => sip,
     agentPhones,
     push,
-    agentAccounts: { onboarding, resets, setNotReady: (agentId, reason) => chat.setPresence(agentId, 'not_ready', reason) },
+    canned: new CannedResponses({ responses: db.getRepository(CannedResponseEntity), queues: db.getRepository(QueueEntity) }),
+    agentAccounts: {
+      onboarding,
+      resets,
+      setNotReady: (agentId, reason) => chat.setPresence(agentId, 'not_ready', reason ?? undefined),
+      // The sockets are attached below; no decision arrives before the server listens.
+      accountUpdated: (agentId, verification) => sockets.notifier.toAgent(agentId, 'account:updated', { verification }),
+    },
     readiness: [
       {
         name: 'database',
@@ -317,27 +369,40 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   calls.setNotifier(sockets.notifier);
   billing.setNotifier(sockets.notifier);
   // An agent whose app is in the background (or closed) hears of its offers by Web Push.
-  router.on('offer', (agentId, ticket, expiresAt) => void push.offer(agentId, ticket.id, expiresAt));
-  const sip = await startSipBridge({
+  router.on('offer', (agentId, ticket, expiresAt, byPush) => void push.offer(agentId, ticket.id, expiresAt, byPush));
+  // With several nodes a trunk changed on one is read again by the others within moments.
+  const trunkNotices =
+    config.queueStore.kind === 'redis' ? await ClusterNotice.start(config.queueStore.url, `${config.queueStore.keyPrefix}sip-trunks-changed`, logger.child({ component: 'sip' })) : null;
+  const sip = await startSip({
     sip: config.sip,
     engine: media.engine,
     logger: logger.child({ component: 'sip' }),
-    intake: (routingFor, opts) => new PhoneIntake({ chat, calls, customers, routingFor, callbacks: opts.callbacks, logger: logger.child({ component: 'phone' }) }),
+    trunks: sipTrunks,
+    ...(trunkNotices ? { notices: trunkNotices } : {}),
+    intake: (routingFor, opts) =>
+      new PhoneIntake({
+        chat,
+        calls,
+        customers,
+        routingFor,
+        // Read on every call: an admin may add or remove the callback trunk at any time.
+        get callbacks() {
+          return opts.callbacks();
+        },
+        logger: logger.child({ component: 'phone' }),
+      }),
   });
-  const callbacks =
-    sip && sip.callbackTrunkId
-      ? new PhoneCallbacks({
-          chat,
-          calls,
-          dial: (to, opts) => sip.bridge.dial({ trunkId: sip.callbackTrunkId!, to, legId: opts.legId, signal: opts.signal }),
-          logger: logger.child({ component: 'callbacks' }),
-        })
+  // Callbacks and "ring my phone" go out through the callback trunk, from the moment there is one.
+  let callbacks: PhoneCallbacks | null = null;
+  const callbackTrunkChanged = () => {
+    const available = sip.callbackTrunkId !== null;
+    callbacks ??= available
+      ? new PhoneCallbacks({ chat, calls, dial: (to, opts) => sip.dialCallback({ to, legId: opts.legId, signal: opts.signal }), logger: logger.child({ component: 'callbacks' }) })
       : null;
-  // "Ring my phone" goes out through the same trunk as callbacks.
-  if (sip?.callbackTrunkId) {
-    const trunkId = sip.callbackTrunkId;
-    agentPhones.setDialer((room, legId, number) => sip.bridge.dial({ trunkId, to: number, room, legId }));
-  }
+    agentPhones.setDialer(available ? (room, legId, number) => sip.dialCallback({ to: number, room, legId }) : null);
+  };
+  callbackTrunkChanged();
+  sip.on('changed', callbackTrunkChanged);
   await http.listen({ host: config.http.host, port: config.http.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
@@ -359,7 +424,8 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         escalations.close();
         await manager?.close();
         callbacks?.close();
-        await sip?.close();
+        await trunkNotices?.close();
+        await sip.close();
         await sockets.close(); // also closes the HTTP listener
         await cluster?.close();
         await http.close().catch(() => undefined);
@@ -370,6 +436,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         creditControl.close();
         billing.close();
         queueMonitor.close();
+        await clusterEvents?.close();
         policySweep.close();
         router.close();
         await store.close();

@@ -22,6 +22,8 @@ export interface NewAccount {
   bio?: string | null;
   timeZone?: string | null;
   policies?: AgentPolicies | null;
+  /** The agent's own price per minute (minor units); null: each topic's price. Checked by the caller (charging). */
+  pricePerMinuteMinor?: number | null;
 }
 
 /** Per-account (per-email) lock-out after repeated failed sign-ins. */
@@ -79,6 +81,7 @@ export class AccountService {
       bio: input.bio ?? null,
       timeZone: input.timeZone ?? null,
       policies: input.policies ?? null,
+      pricePerMinuteMinor: input.pricePerMinuteMinor ?? null,
       tokenVersion: 0,
       totpSecret: null,
       totpEnabled: false,

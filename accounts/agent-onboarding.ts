@@ -30,6 +30,8 @@ export interface SignUpInput {
   languages: string[];
   bio: string;
   timeZone: string;
+  /** Minor units per minute, held to the topics' agent price ranges as the later setting is; null or absent: each topic's price. */
+  pricePerMinuteMinor?: number | null;
 }
 
 export interface ProfilePatch {
@@ -105,7 +107,13 @@ export class AgentOnboarding {
   constructor(
     private readonly db: DataSource,
     private readonly accountService: AccountService,
-    private readonly opts: { documentsDir: string; defaultChatCapacity: number; logger: Logger },
+    private readonly opts: {
+      documentsDir: string;
+      defaultChatCapacity: number;
+      /** Charging's rule for an agent's own price (PUT /api/agent/price): throws VALIDATION when no topic allows it. */
+      checkAgentPrice: (pricePerMinuteMinor: number | null) => Promise<void>;
+      logger: Logger;
+    },
   ) {
     this.#accounts = db.getRepository(AccountEntity);
     this.#documents = db.getRepository(AgentDocumentEntity);
@@ -114,6 +122,8 @@ export class AgentOnboarding {
 
   async signUp(input: SignUpInput): Promise<AccountRow> {
     if (!isValidTimeZone(input.timeZone)) throw new DomainError('VALIDATION', `timeZone: unknown time zone "${input.timeZone}"`);
+    // Checked before the account exists: a refused price leaves nothing behind to clash with a retry.
+    await this.opts.checkAgentPrice(input.pricePerMinuteMinor ?? null);
     const account = await this.accountService.create({
       email: input.email,
       password: input.password,
@@ -127,6 +137,7 @@ export class AgentOnboarding {
       bio: input.bio.trim(),
       timeZone: input.timeZone,
       policies: { ...DEFAULT_POLICIES, channels: [...DEFAULT_POLICIES.channels] },
+      pricePerMinuteMinor: input.pricePerMinuteMinor ?? null,
     });
     this.opts.logger.info('agent signed up', { accountId: account.id });
     return account;

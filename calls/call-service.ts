@@ -3,7 +3,8 @@
 // against the task, brokers SDP between browsers and the media engine, keeps one media_sessions row
 // per call (written before anyone is told), and ends the call whenever the task ends, so no call is
 // left open. Supervisors listen (muted in the call), whisper (coach mix: the agent hears them, the
-// customer does not) or barge (unmuted in the call).
+// customer does not) or barge (unmuted in the call). The agent may put the customer on hold: the
+// agent's leg leaves the call both ways and the customer hears music on hold until the agent resumes.
 import { randomUUID } from 'node:crypto';
 import { IsNull, type DataSource, type Repository } from 'typeorm';
 import {
@@ -23,6 +24,7 @@ import type {
   ActiveCall,
   AgentServerToClient,
   CustomerServerToClient,
+  HoldState,
   IceServer,
   MediaEndReason,
   MediaServerToClient,
@@ -69,6 +71,11 @@ export interface CallServiceDeps {
   abandonedAfterMs?: number;
   /** Agents who take audio calls on their own phone ("ring my phone"); without it every agent uses the browser. */
   agentPhones?: AgentPhones;
+  /**
+   * Music a customer on hold hears, looped: an Ogg/Opus file the media server can read. Without it
+   * (or when the media server cannot play it) the customer hears silence and sees "on hold".
+   */
+  holdMusic?: string;
 }
 
 type AgentPhoneLeg = { on(event: 'ended', listener: (reason: string) => void): unknown; hangup(reason?: 'local_hangup'): Promise<void> | void };
@@ -151,7 +158,8 @@ export class CallService {
       // A call on a task in progress may live on (another node holds it); the first join finds out (#call).
       if (task && task.status === 'assigned') continue;
       const waiting = task && (task.status === 'queued' || task.status === 'offered');
-      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: waiting ? 'media_lost' : 'task_ended' });
+      const endedAt = Date.now();
+      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: waiting ? 'media_lost' : 'task_ended', ...holdClosed(row, endedAt) });
       // A caller waiting with media (a phone call, a transferred call) was cut off with the process:
       // nobody is on the line any more, so the task is abandoned rather than offered to an agent.
       if (waiting) await this.#deps.chat.customerLeave(task.customerId, task.id).catch(() => undefined);
@@ -236,6 +244,11 @@ export class CallService {
       const display = await this.#displayName(party);
       // In the coach mix the agent only listens: the supervisor already hears the agent in the call.
       const { answerSdp } = await this.#media(() => call.room.joinWebrtc({ legId, mix, display, muted: mix === 'coach', offerSdp: input.sdp }));
+      // The agent rejoining a call they hold (a reload) comes back on hold, not into the call.
+      if (mix === 'main' && as === 'owner' && party.role === 'agent') {
+        await this.#refreshHold(call);
+        if (isHeld(call)) await this.#media(() => call.room.setHeld(legId, true));
+      }
       if (mix === 'main') await this.#markJoined(call, party);
       this.#log.info('joined call', { taskId: input.taskId, legId, mix, as });
       return { sdp: answerSdp };
@@ -298,6 +311,37 @@ export class CallService {
     const { call } = await this.#member(party, input.taskId);
     await this.#media(() => call.room.setMuted(legOf(party), input.muted));
     return { muted: input.muted };
+  }
+
+  /**
+   * The agent puts the customer on hold (their leg leaves the call: neither hears the other; the
+   * customer hears music on hold) or takes the call back. Only the agent holding the conversation;
+   * holding a held call, or resuming one that is not held, changes nothing. Hold time is kept on the
+   * media session.
+   */
+  hold(party: Party, input: { taskId: string; held: boolean }): Promise<HoldState> {
+    return this.#exclusive(input.taskId, async () => {
+      if (party.role !== 'agent') throw new ForbiddenError('only the agent puts a call on hold');
+      const { call, as } = await this.#member(party, input.taskId);
+      if (as !== 'owner') throw new ForbiddenError('only the agent of the conversation puts the call on hold');
+      await this.#refreshHold(call);
+      if (isHeld(call) === input.held) return holdState(call);
+      const leg = legOf(party);
+      if (input.held) {
+        await this.#media(() => call.room.setHeld(leg, true));
+        const at = Date.now();
+        await this.#sessions.update({ id: call.row.id, heldAt: IsNull() }, { heldAt: at });
+        call.row.heldAt = at;
+        await this.#startHoldMusic(call);
+      } else {
+        await this.#stopHoldMusic(call);
+        await this.#media(() => call.room.setHeld(leg, false));
+        await this.#closeHold(call);
+      }
+      this.#log.info(input.held ? 'call put on hold' : 'call taken off hold', { taskId: input.taskId, heldMs: holdState(call).heldMs });
+      this.#announceHold(call);
+      return holdState(call);
+    });
   }
 
   /** Ends the call for everyone. A call task ends with it (wrap-up follows); a chat goes on. */
@@ -364,7 +408,7 @@ export class CallService {
       }
       const endedAt = Date.now();
       // Closed first: a crash after this leaves no open call; the room dies with its node or at destroy.
-      const closed = await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: reason });
+      const closed = await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: reason, ...holdClosed(row, endedAt) });
       if (!closed.affected) return;
       this.observer.safeEmit('call:ended', { taskId, mediaSessionId: row.id, at: endedAt, reason });
       const task = call?.task ?? (await this.#deps.chat.task(taskId));
@@ -402,6 +446,7 @@ export class CallService {
         customerName: customer?.displayName ?? 'Visitor',
         startedAt: row.startedAt,
         monitorMode: this.#live.get(task.id)?.monitors.get(supervisorId) ?? null,
+        held: row.heldAt != null,
       });
     }
     return calls;
@@ -513,6 +558,8 @@ export class CallService {
     await this.#exclusive(taskId, async () => {
       const call = this.#live.get(taskId);
       const task = await this.#deps.chat.task(taskId);
+      // A transfer takes the call off hold: the customer is handed on, not left waiting in silence.
+      if (call) await this.#releaseHold(call, fromAgentId, warm);
       if (call && task && warm) {
         // Warm: the agent stays with the customer until the next agent joins (#markJoined).
         call.task = task;
@@ -631,7 +678,8 @@ export class CallService {
     const room = await this.#openRoom(row);
     if (!(await this.#media(() => room.exists()))) {
       // The media server lost the room (it restarted): the call is over; a new one can be started.
-      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt: Date.now(), endReason: 'media_lost' });
+      const endedAt = Date.now();
+      await this.#sessions.update({ id: row.id, state: 'active' }, { state: 'ended', endedAt, endReason: 'media_lost', ...holdClosed(row, endedAt) });
       await room.destroy();
       this.#toParties(task, () => true, 'media:ended', { taskId: task.id, reason: 'media_lost' });
       return undefined;
@@ -657,7 +705,60 @@ export class CallService {
       startedBy: call.row.startedBy,
       iceServers: this.#deps.iceServers(party.role === 'agent' ? party.agentId : party.customerId),
       feeds: [...call.feeds.values()],
+      held: isHeld(call),
+      heldSince: call.row.heldAt ?? null,
     };
+  }
+
+  // ---- hold ----------------------------------------------------------------------------------------
+
+  /** Another server process may have held or resumed the call: the row is the truth. */
+  async #refreshHold(call: LiveCall): Promise<void> {
+    const row = await this.#sessions.findOneBy({ id: call.row.id });
+    if (!row) return;
+    call.row.heldAt = row.heldAt ?? null;
+    call.row.heldMs = row.heldMs ?? 0;
+  }
+
+  async #startHoldMusic(call: LiveCall): Promise<void> {
+    const music = this.#deps.holdMusic;
+    if (!music) return;
+    // A fixed id per call, so any process can stop it.
+    await call.room.playFile({ path: music, loop: true, fileId: holdMusicId(call) }).catch((err: unknown) => {
+      this.#log.warn('music on hold could not be played; the customer hears silence', { taskId: call.task.id, err });
+    });
+  }
+
+  async #stopHoldMusic(call: LiveCall): Promise<void> {
+    if (this.#deps.holdMusic) await call.room.stopFile(holdMusicId(call)).catch(() => undefined);
+  }
+
+  /** Adds the hold that ends now to the call's hold time. */
+  async #closeHold(call: LiveCall): Promise<void> {
+    const since = call.row.heldAt;
+    if (since == null) return;
+    const heldMs = (call.row.heldMs ?? 0) + Math.max(0, Date.now() - since);
+    await this.#sessions.update({ id: call.row.id, heldAt: since }, { heldAt: null, heldMs });
+    call.row.heldAt = null;
+    call.row.heldMs = heldMs;
+  }
+
+  /** A transfer ends a hold: the music stops, and a warm-transferring agent is back with the customer. */
+  async #releaseHold(call: LiveCall, agentId: string, resumeLeg: boolean): Promise<void> {
+    await this.#refreshHold(call);
+    if (!isHeld(call)) return;
+    await this.#stopHoldMusic(call);
+    if (resumeLeg) await call.room.setHeld(`agent-${agentId}`, false).catch((err: unknown) => this.#log.warn('taking the agent off hold failed', { taskId: call.task.id, err }));
+    await this.#closeHold(call);
+    this.#announceHold(call);
+  }
+
+  /** Both parties, invited agents and supervisors monitoring from here hear the hold state. */
+  #announceHold(call: LiveCall): void {
+    const state = holdState(call);
+    this.#toParties(call.task, () => true, 'media:hold', state);
+    for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:hold', state);
+    for (const supervisorId of call.monitors.keys()) this.#notify()?.toSupervisor(supervisorId, 'media:hold', state);
   }
 
   async #markJoined(call: LiveCall, party: Party): Promise<void> {
@@ -812,6 +913,29 @@ export class CallService {
     });
     return run;
   }
+}
+
+function isHeld(call: LiveCall): boolean {
+  return call.row.heldAt != null;
+}
+
+function holdState(call: LiveCall): HoldState {
+  const since = call.row.heldAt ?? null;
+  return {
+    taskId: call.task.id,
+    held: since !== null,
+    heldSince: since,
+    heldMs: (call.row.heldMs ?? 0) + (since !== null ? Math.max(0, Date.now() - since) : 0),
+  };
+}
+
+/** A call that ends on hold: the hold ends with it and counts until then. */
+function holdClosed(row: MediaSessionRow, endedAt: number): { heldAt: null; heldMs: number } {
+  return { heldAt: null, heldMs: (row.heldMs ?? 0) + (row.heldAt != null ? Math.max(0, endedAt - row.heldAt) : 0) };
+}
+
+function holdMusicId(call: LiveCall): string {
+  return `hold-${call.row.id}`;
 }
 
 /** The customer's side of a call: a browser leg, or the phone caller's RTP leg (SIP bridge). */

@@ -125,13 +125,19 @@ export class ChargingDesk {
     return this.deps.plans.update(existing.id, patch);
   }
 
+  /**
+   * An agent's own price must fit at least one topic the agent could be priced in; each topic holds it
+   * to its own bounds. Null (each topic's price) always fits. Also checked at sign-up.
+   */
+  async checkAgentPrice(pricePerMinuteMinor: number | null): Promise<void> {
+    if (pricePerMinuteMinor === null) return;
+    const plans = (await this.deps.plans.list()).filter((p) => p.active);
+    const fits = plans.length === 0 || plans.some((p) => (p.agentPriceMinMinor ?? 0) <= pricePerMinuteMinor && pricePerMinuteMinor <= (p.agentPriceMaxMinor ?? p.perMinuteMinor));
+    if (!fits) throw new DomainError('VALIDATION', 'no topic allows that price: stay within a topic’s agent price range');
+  }
+
   async setAgentPrice(agentId: string, pricePerMinuteMinor: number | null): Promise<{ pricePerMinuteMinor: number | null }> {
-    if (pricePerMinuteMinor !== null) {
-      // The price must fit at least one topic the agent could be priced in; each topic holds it to its own bounds.
-      const plans = (await this.deps.plans.list()).filter((p) => p.active);
-      const fits = plans.length === 0 || plans.some((p) => (p.agentPriceMinMinor ?? 0) <= pricePerMinuteMinor && pricePerMinuteMinor <= (p.agentPriceMaxMinor ?? p.perMinuteMinor));
-      if (!fits) throw new DomainError('VALIDATION', 'no topic allows that price: stay within a topic’s agent price range');
-    }
+    await this.checkAgentPrice(pricePerMinuteMinor);
     const result = await this.deps.accounts.update({ id: agentId }, { pricePerMinuteMinor });
     if (!result.affected) throw new NotFoundError('agent');
     return { pricePerMinuteMinor };

@@ -1,25 +1,17 @@
-// The few database helpers charging needs beyond repositories: transactions that really are isolated
-// on SQLite, and conditional statements written once for both dialects.
+// The few database helpers charging needs beyond repositories: transactions that join the caller's,
+// and conditional statements written once for both dialects.
 import type { DataSource, EntityManager } from 'typeorm';
-
-/**
- * TypeORM runs every better-sqlite3 transaction on one connection, so two concurrent ones would nest
- * as savepoints of each other. Charging's transactions on SQLite therefore run one after another.
- */
-const sqliteChains = new WeakMap<DataSource, Promise<unknown>>();
 
 export function isPostgres(db: DataSource): boolean {
   return db.options.type === 'postgres';
 }
 
-/** Runs `work` in a transaction (or in `outer`'s, when the caller already has one). */
+/**
+ * Runs `work` in a transaction (or in `outer`'s, when the caller already has one). On SQLite the
+ * transaction owns the shared connection while it runs (db/sqlite-transactions.ts).
+ */
 export async function inTransaction<T>(db: DataSource, work: (m: EntityManager) => Promise<T>, outer?: EntityManager): Promise<T> {
-  if (outer) return work(outer);
-  if (isPostgres(db)) return db.transaction(work);
-  const previous = sqliteChains.get(db) ?? Promise.resolve();
-  const run = previous.then(() => db.transaction(work));
-  sqliteChains.set(db, run.catch(() => undefined));
-  return run;
+  return outer ? work(outer) : db.transaction(work);
 }
 
 export interface ExecResult {

@@ -55,7 +55,8 @@ export interface ChatServiceOptions {
    */
   priceGate?: (input: PriceGateInput) => Promise<{ budgetPerMinuteMinor: number } | null>;
   /** What an agent sees with a task beyond the conversation (the post of a social task, the customer's context). */
-  taskDetails?: (task: TaskRow) => Promise<Pick<AgentTaskView, 'social' | 'context'>>;
+  /** Extra details of a task as `agentId` (offered it, or holding it) may see them. */
+  taskDetails?: (task: TaskRow, agentId: string | null) => Promise<Pick<AgentTaskView, 'social' | 'context'>>;
   /** A new task's priority when its start gives none (flagged customers first). */
   priorityFor?: (customerId: string) => Promise<number>;
   /** An agent's rating (1–5) for routing strategies that rank by it; null when unrated. */
@@ -318,7 +319,7 @@ export class ChatService {
     if (blocked) await this.router.setPresence(agentId, 'not_ready', blocked);
     const tasks = await Promise.all(held.map((t) => this.#agentView(t)));
     const pending = await this.router.pendingOffers(agentId);
-    const offers = (await Promise.all(pending.map((o) => this.#offerOf(o.ticket, o.expiresAt)))).filter((o): o is Offer => o !== null);
+    const offers = (await Promise.all(pending.map((o) => this.#offerOf(agentId, o.ticket, o.expiresAt)))).filter((o): o is Offer => o !== null);
     return { account, status: await this.agentStatus(agentId), tasks, offers };
   }
 
@@ -586,14 +587,14 @@ export class ChatService {
 
   async #sendOffer(agentId: string, ticket: TaskTicket, expiresAt: number): Promise<void> {
     try {
-      const offer = await this.#offerOf(ticket, expiresAt);
+      const offer = await this.#offerOf(agentId, ticket, expiresAt);
       if (offer) this.#notify()?.toAgent(agentId, 'offer', offer);
     } catch (err) {
       this.logger.error('sending an offer failed', { taskId: ticket.id, agentId, err });
     }
   }
 
-  async #offerOf(ticket: TaskTicket, expiresAt: number): Promise<Offer | null> {
+  async #offerOf(agentId: string, ticket: TaskTicket, expiresAt: number): Promise<Offer | null> {
     const task = await this.#tasks.findOneBy({ id: ticket.id });
     if (!task) return null;
     const [queue, customer] = await Promise.all([this.#queueInfo(task.queueId), this.#customers.findOneBy({ id: task.customerId })]);
@@ -606,7 +607,7 @@ export class ChatService {
       enqueuedAt: task.enqueuedAt,
       expiresAt,
       callbackNumber: task.callbackNumber,
-      ...(await this.opts.taskDetails?.(task)),
+      ...(await this.opts.taskDetails?.(task, agentId)),
     };
   }
 
@@ -693,7 +694,7 @@ export class ChatService {
       customerName: customer?.displayName ?? 'Visitor',
       messages,
       callbackNumber: task.callbackNumber,
-      ...(await this.opts.taskDetails?.(task)),
+      ...(await this.opts.taskDetails?.(task, task.agentId)),
     };
   }
 

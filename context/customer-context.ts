@@ -3,7 +3,7 @@
 // queue allows more; supervisors and admins see everything. Every look, note, export, merge and
 // erasure is written to the access log. Ratings customers give feed the agents' rating in routing.
 import { randomUUID } from 'node:crypto';
-import { In, LessThan, type DataSource, type Repository } from 'typeorm';
+import { In, IsNull, LessThan, type DataSource, type Repository } from 'typeorm';
 import {
   AccountEntity,
   CustomerEntity,
@@ -23,20 +23,25 @@ import {
   CustomerIdentityEntity,
   CustomerMergeEntity,
   CustomerNoteEntity,
+  EmailVerificationEntity,
   RatingEntity,
   type CustomerAccessRow,
   type CustomerIdentityRow,
   type CustomerNoteRow,
+  type EmailVerificationRow,
   type RatingRow,
 } from '../db/context-entities.js';
 import { DomainError, ForbiddenError, InvalidStateError, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { CustomerContextView, OfferContext } from '../protocol/context.js';
+import type { ConversationView, CustomerContextView, CustomerHistoryView, OfferContext } from '../protocol/context.js';
 
 export interface Viewer {
   id: string;
   role: Role;
 }
+
+/** The customer acting on their own profile (export, verifying an email that merges two profiles). */
+export type CustomerSelf = { id: string; role: 'customer' };
 
 /** Sessions shown per customer view, newest first, and messages of each. */
 const SESSIONS_SHOWN = 20;
@@ -66,6 +71,7 @@ export class CustomerContext {
   readonly #notes: Repository<CustomerNoteRow>;
   readonly #ratings: Repository<RatingRow>;
   readonly #access: Repository<CustomerAccessRow>;
+  readonly #emailCodes: Repository<EmailVerificationRow>;
 
   constructor(
     private readonly db: DataSource,
@@ -80,20 +86,27 @@ export class CustomerContext {
     this.#notes = db.getRepository(CustomerNoteEntity);
     this.#ratings = db.getRepository(RatingEntity);
     this.#access = db.getRepository(CustomerAccessEntity);
+    this.#emailCodes = db.getRepository(EmailVerificationEntity);
   }
 
   // ---- with the offer -----------------------------------------------------------------------
 
-  /** The summary an offer carries: is this someone we know, who served them, what to keep in mind. */
-  async offerContext(task: TaskRow): Promise<OfferContext> {
-    const [customer, past, notes, value] = await Promise.all([
+  /**
+   * The summary an offer (and the task view) carries for `agentId`: is this someone we know, who
+   * served them, what to keep in mind. Who served them last is named only to that agent or when the
+   * queue shares history: an agent does not learn of a customer's sessions with others otherwise.
+   */
+  async offerContext(task: TaskRow, agentId: string | null): Promise<OfferContext> {
+    const [customer, past, notes, value, queue] = await Promise.all([
       this.#customers.findOneBy({ id: task.customerId }),
       this.#tasks.find({ where: { customerId: task.customerId, status: In(['wrapup', 'completed']) }, order: { acceptedAt: 'DESC' }, take: 50 }),
       this.#notes.count({ where: { customerId: task.customerId } }),
       this.#paid(task.customerId),
+      this.#queues.findOneBy({ id: task.queueId }),
     ]);
     const previous = past.find((t) => t.id !== task.id && t.agentId);
-    const previousAgent = previous?.agentId ? await this.#accounts.findOneBy({ id: previous.agentId }) : null;
+    const named = previous?.agentId && (previous.agentId === agentId || queue?.shareHistory === true);
+    const previousAgent = named ? await this.#accounts.findOneBy({ id: previous.agentId! }) : null;
     return {
       returning: past.some((t) => t.id !== task.id),
       sessions: past.filter((t) => t.id !== task.id).length,
@@ -103,7 +116,7 @@ export class CustomerContext {
       tags: customer?.tags ?? [],
       flagged: customer?.flagged === true,
       paid: value,
-      language: task.requirements?.language ?? null,
+      language: task.requirements?.language ?? customer?.language ?? null,
     };
   }
 
@@ -121,31 +134,16 @@ export class CustomerContext {
     const shareHistory = staffSeesAll || queue?.shareHistory === true;
     const customer = await this.#customers.findOneByOrFail({ id: task.customerId });
     const identities = await this.#identities.find({ where: { customerId: customer.id }, order: { createdAt: 'ASC' } });
+    const unverified = await this.#unverifiedEmails(customer.id, identities);
     const all = await this.#tasks.find({ where: { customerId: customer.id }, order: { enqueuedAt: 'DESC' }, take: 200 });
     const visible = all.filter((t) => t.id === task.id || shareHistory || t.agentId === viewer.id).slice(0, SESSIONS_SHOWN);
-    const names = await this.#names(visible.map((t) => t.agentId).filter((x): x is string => x !== null));
-    const queueNames = new Map((await this.#queues.find()).map((q) => [q.id, q.name]));
     const ratings = new Map((await this.#ratings.findBy({ taskId: In(visible.map((t) => t.id)) })).map((r) => [r.taskId, r]));
-    const sessions = await Promise.all(
-      visible.map(async (t) => ({
-        taskId: t.id,
-        channel: t.channel,
-        queueName: queueNames.get(t.queueId) ?? t.queueId,
-        agentName: t.agentId ? (names.get(t.agentId) ?? null) : null,
-        status: t.status,
-        enqueuedAt: t.enqueuedAt,
-        answeredAt: t.acceptedAt,
-        endedAt: t.endedAt,
-        endReason: t.endReason,
-        rating: ratings.get(t.id)?.stars ?? null,
-        messages: (await this.#messages.find({ where: { taskId: t.id }, order: { createdAt: 'ASC' }, take: MESSAGES_PER_SESSION })).map((m) => ({
-          sender: m.sender,
-          senderName: m.senderName,
-          body: m.body,
-          createdAt: m.createdAt,
-        })),
-      })),
-    );
+    const sessions = (await this.#conversations(visible)).map((c, i) => ({
+      ...c,
+      answeredAt: visible[i]!.acceptedAt,
+      endReason: visible[i]!.endReason,
+      rating: ratings.get(c.taskId)?.stars ?? null,
+    }));
     const notes = await this.#notes.find({ where: { customerId: customer.id }, order: { createdAt: 'DESC' }, take: 100 });
     await this.#log(customer.id, viewer, 'view', task.id);
     return {
@@ -156,11 +154,16 @@ export class CustomerContext {
         tags: customer.tags ?? [],
         flagged: customer.flagged === true,
         erased: customer.erasedAt != null,
-        identities: identities.map((i) => ({
-          kind: i.kind,
-          value: revealContact || i.kind === 'social' ? i.value : i.kind === 'phone' ? maskPhone(i.value) : maskEmail(i.value),
-          masked: !(revealContact || i.kind === 'social'),
-        })),
+        identities: [
+          ...identities.map((i) => ({
+            kind: i.kind,
+            value: revealContact || i.kind === 'social' ? i.value : i.kind === 'phone' ? maskPhone(i.value) : maskEmail(i.value),
+            masked: !(revealContact || i.kind === 'social'),
+            verified: true,
+          })),
+          ...unverified.map((email) => ({ kind: 'email', value: revealContact ? email : maskEmail(email), masked: !revealContact, verified: false })),
+        ],
+        language: customer.language ?? null,
       },
       sessions,
       hiddenSessions: all.length - all.filter((t) => t.id === task.id || shareHistory || t.agentId === viewer.id).length,
@@ -222,12 +225,13 @@ export class CustomerContext {
   };
 
   /** Everything stored about a customer (their data-access right), as one JSON document. */
-  async export(customerId: string, viewer: Viewer | { id: string; role: 'customer' }): Promise<Record<string, unknown>> {
+  async export(customerId: string, viewer: Viewer | CustomerSelf): Promise<Record<string, unknown>> {
     const customer = await this.#customerOrFail(customerId);
     const tasks = await this.#tasks.find({ where: { customerId }, order: { enqueuedAt: 'ASC' } });
     const taskIds = tasks.map((t) => t.id);
-    const [identities, notes, ratings, messages, recordings] = await Promise.all([
+    const [identities, emailCodes, notes, ratings, messages, recordings] = await Promise.all([
       this.#identities.findBy({ customerId }),
+      this.#emailCodes.find({ where: { customerId }, order: { createdAt: 'ASC' } }),
       this.#notes.findBy({ customerId }),
       this.#ratings.findBy({ customerId }),
       taskIds.length ? this.#messages.find({ where: { taskId: In(taskIds) }, order: { createdAt: 'ASC' } }) : Promise.resolve([]),
@@ -245,8 +249,11 @@ export class CustomerContext {
         erasedAt: customer.erasedAt ?? null,
         // The position last shared with consent, as kept: to a tenth of a degree.
         location: customer.locationLat10 != null && customer.locationLon10 != null ? { lat: customer.locationLat10 / 10, lon: customer.locationLon10 / 10 } : null,
+        language: customer.language ?? null,
       },
       identities: identities.map((i) => ({ kind: i.kind, value: i.value, since: i.createdAt })),
+      // Emails given in the widget and the codes sent for them (never the codes themselves).
+      emailVerifications: emailCodes.map((r) => ({ email: r.email, requestedAt: r.createdAt, expiresAt: r.expiresAt, verifiedAt: r.usedAt })),
       conversations: tasks.map((t) => ({
         taskId: t.id,
         channel: t.channel,
@@ -278,8 +285,9 @@ export class CustomerContext {
     if (open.length) throw new InvalidStateError('the customer has a conversation in progress: erase once it has ended');
     const taskIds = tasks.map((t) => t.id);
     await this.db.transaction(async (m) => {
-      await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now(), locationLat10: null, locationLon10: null });
+      await m.getRepository(CustomerEntity).update({ id: customerId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now(), locationLat10: null, locationLon10: null, language: null });
       await m.getRepository(CustomerIdentityEntity).delete({ customerId });
+      await m.getRepository(EmailVerificationEntity).delete({ customerId });
       await m.getRepository(CustomerNoteEntity).delete({ customerId });
       await m.getRepository(RatingEntity).update({ customerId }, { comment: null });
       if (taskIds.length) {
@@ -294,7 +302,7 @@ export class CustomerContext {
   }
 
   /** Two profiles are one person: the second's identities, conversations, notes and ratings move to the first. */
-  async merge(intoId: string, fromId: string, viewer: Viewer): Promise<{ intoId: string; moved: Record<string, number> }> {
+  async merge(intoId: string, fromId: string, viewer: Viewer | CustomerSelf): Promise<{ intoId: string; moved: Record<string, number> }> {
     if (intoId === fromId) throw new DomainError('VALIDATION', 'a customer cannot be merged into itself');
     await this.#customerOrFail(intoId);
     const from = await this.#customerOrFail(fromId);
@@ -304,15 +312,32 @@ export class CustomerContext {
       counts.conversations = (await m.getRepository(TaskEntity).update({ customerId: fromId }, { customerId: intoId })).affected ?? 0;
       counts.notes = (await m.getRepository(CustomerNoteEntity).update({ customerId: fromId }, { customerId: intoId })).affected ?? 0;
       counts.ratings = (await m.getRepository(RatingEntity).update({ customerId: fromId }, { customerId: intoId })).affected ?? 0;
+      counts.emailVerifications = (await m.getRepository(EmailVerificationEntity).update({ customerId: fromId }, { customerId: intoId })).affected ?? 0;
       const into = await m.getRepository(CustomerEntity).findOneByOrFail({ id: intoId });
-      await m.getRepository(CustomerEntity).update({ id: intoId }, { tags: [...new Set([...(into.tags ?? []), ...(from.tags ?? [])])], flagged: into.flagged === true || from.flagged === true });
-      await m.getRepository(CustomerEntity).update({ id: fromId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now() });
+      await m.getRepository(CustomerEntity).update(
+        { id: intoId },
+        {
+          tags: [...new Set([...(into.tags ?? []), ...(from.tags ?? [])])],
+          flagged: into.flagged === true || from.flagged === true,
+          displayName: into.displayName ?? from.displayName,
+          language: from.language ?? into.language ?? null,
+        },
+      );
+      await m.getRepository(CustomerEntity).update({ id: fromId }, { displayName: null, tags: [], flagged: false, erasedAt: Date.now(), language: null });
       await m.getRepository(CustomerMergeEntity).insert({ id: randomUUID(), intoId, fromId, byId: viewer.id, moved: counts, at: Date.now() });
       return counts;
     });
     await this.#log(intoId, viewer, 'merge', null);
     await this.#log(fromId, viewer, 'merge', null);
     return { intoId, moved };
+  }
+
+  /** The customer's own conversations for the widget: what they and the agents wrote, agents by display name only. */
+  async ownHistory(customerId: string): Promise<CustomerHistoryView> {
+    await this.#customerOrFail(customerId);
+    const tasks = await this.#tasks.find({ where: { customerId }, order: { enqueuedAt: 'DESC' }, take: SESSIONS_SHOWN });
+    const conversations = await this.#conversations(tasks);
+    return { conversations };
   }
 
   /** Retention: what was written and said in conversations that ended long enough ago is removed. */
@@ -339,10 +364,40 @@ export class CustomerContext {
     return task;
   }
 
+  /** Emails the customer gave but has not confirmed (newest first, a few): shown as such, never linked. */
+  async #unverifiedEmails(customerId: string, identities: CustomerIdentityRow[]): Promise<string[]> {
+    const pending = await this.#emailCodes.find({ where: { customerId, usedAt: IsNull() }, order: { createdAt: 'DESC' }, take: 20 });
+    const verified = new Set(identities.filter((i) => i.kind === 'email').map((i) => i.value));
+    return [...new Set(pending.map((p) => p.email))].filter((e) => !verified.has(e)).slice(0, 3);
+  }
+
   async #customerOrFail(id: string): Promise<CustomerRow> {
     const c = await this.#customers.findOneBy({ id });
     if (!c) throw new NotFoundError('customer');
     return c;
+  }
+
+  /** Each task as a conversation, with its queue's and agent's names and its first messages. */
+  async #conversations(tasks: TaskRow[]): Promise<ConversationView[]> {
+    const names = await this.#names(tasks.map((t) => t.agentId).filter((x): x is string => x !== null));
+    const queueNames = new Map((await this.#queues.find()).map((q) => [q.id, q.name]));
+    return Promise.all(
+      tasks.map(async (t) => ({
+        taskId: t.id,
+        channel: t.channel,
+        queueName: queueNames.get(t.queueId) ?? t.queueId,
+        agentName: t.agentId ? (names.get(t.agentId) ?? null) : null,
+        status: t.status,
+        enqueuedAt: t.enqueuedAt,
+        endedAt: t.endedAt,
+        messages: (await this.#messages.find({ where: { taskId: t.id }, order: { createdAt: 'ASC' }, take: MESSAGES_PER_SESSION })).map((m) => ({
+          sender: m.sender,
+          senderName: m.senderName,
+          body: m.body,
+          createdAt: m.createdAt,
+        })),
+      })),
+    );
   }
 
   async #names(ids: string[]): Promise<Map<string, string>> {
@@ -362,7 +417,7 @@ export class CustomerContext {
     return rows.filter((r) => Number(r.amount) > 0).map((r) => ({ currency: r.currency, amountMinor: Number(r.amount) }));
   }
 
-  async #log(customerId: string, viewer: Viewer | { id: string; role: 'customer' }, action: CustomerAccessRow['action'], taskId: string | null): Promise<void> {
+  async #log(customerId: string, viewer: Viewer | CustomerSelf, action: CustomerAccessRow['action'], taskId: string | null): Promise<void> {
     await this.#access.insert({ id: randomUUID(), customerId, viewerId: viewer.id, viewerRole: viewer.role, action, taskId, at: Date.now() });
   }
 }

@@ -85,7 +85,7 @@ export interface CustomerAccessRow {
   customerId: string;
   viewerId: string;
   viewerRole: string;
-  action: 'view' | 'note' | 'export' | 'erase' | 'merge' | 'tag';
+  action: 'view' | 'note' | 'export' | 'erase' | 'merge' | 'tag' | 'email';
   taskId: string | null;
   at: number;
 }
@@ -129,4 +129,42 @@ export const CustomerMergeEntity = new EntitySchema<CustomerMergeRow>({
   },
 });
 
-export const CONTEXT_ENTITIES = [CustomerIdentityEntity, CustomerNoteEntity, RatingEntity, CustomerAccessEntity, CustomerMergeEntity];
+/**
+ * A one-time code mailed to an email a customer gave: only its hash is kept. Until the code comes back
+ * (unused, in time, within the wrong-guess budget) the email is unverified and links nothing.
+ */
+export interface EmailVerificationRow {
+  id: string;
+  customerId: string;
+  /** Lower case. */
+  email: string;
+  /** SHA-256 (hex) of the row id and the code. */
+  codeHash: string;
+  /** Wrong codes tried against this row. */
+  attempts: number;
+  createdAt: number;
+  expiresAt: number;
+  /** When the code came back (the email was verified). */
+  usedAt: number | null;
+}
+
+export const EmailVerificationEntity = new EntitySchema<EmailVerificationRow>({
+  name: 'EmailVerification',
+  tableName: 'customer_email_verifications',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    customerId: { type: 'varchar', length: 36, name: 'customer_id' },
+    email: { type: 'varchar', length: 254 },
+    codeHash: { type: 'varchar', length: 64, name: 'code_hash' },
+    attempts: { type: 'integer', default: 0 },
+    createdAt: { ...timeColumn(), name: 'created_at' },
+    expiresAt: { ...timeColumn(), name: 'expires_at' },
+    usedAt: { ...timeColumn(true), name: 'used_at' },
+  },
+  indices: [
+    { name: 'idx_customer_email_verifications_customer', columns: ['customerId', 'createdAt'] },
+    { name: 'idx_customer_email_verifications_email', columns: ['email', 'createdAt'] },
+  ],
+});
+
+export const CONTEXT_ENTITIES = [CustomerIdentityEntity, CustomerNoteEntity, RatingEntity, CustomerAccessEntity, CustomerMergeEntity, EmailVerificationEntity];

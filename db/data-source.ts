@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { Config } from '../lib/config.js';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { isolateSqliteTransactions } from './sqlite-transactions.js';
 
 export function createDataSource(db: Config['db']): DataSource {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, logging: false } as const;
@@ -34,6 +35,7 @@ export async function openDatabase(db: Config['db']): Promise<DataSource> {
   await ds.initialize();
   if (db.kind !== 'postgres') {
     await ds.runMigrations({ transaction: 'each' });
+    isolateSqliteTransactions(ds);
     return ds;
   }
   // Several nodes may start together: a session-level advisory lock lets one migrate at a time,

@@ -7,6 +7,8 @@ import { SOCIAL_ENTITIES } from './social-entities.js';
 import { CONTEXT_ENTITIES } from './context-entities.js';
 import { PUSH_ENTITIES } from './push-entities.js';
 import { ACCOUNT_SECURITY_ENTITIES } from './accounts-entities.js';
+import { CANNED_ENTITIES } from './canned-entities.js';
+import { SIP_ENTITIES } from './sip-entities.js';
 
 export type Role = 'agent' | 'supervisor' | 'admin';
 export interface SkillLevel {
@@ -43,6 +45,8 @@ export interface AccountRow {
   phoneNumber?: string | null;
   /** Audio calls ring that number instead of the browser. */
   answerCallsOnPhone?: boolean;
+  /** "Get offers when the app is closed": stays ready, reachable by Web Push, when its app's connection drops (docs/push.md). */
+  offersWhenClosed?: boolean;
   /** Where the agent works from, in tenths of a degree; for queues that prefer nearby agents. */
   locationLat10?: number | null;
   locationLon10?: number | null;
@@ -83,6 +87,7 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     revenueShareBps: { type: 'integer', nullable: true, name: 'revenue_share_bps' },
     phoneNumber: { type: 'varchar', length: 20, nullable: true, name: 'phone_number' },
     answerCallsOnPhone: { type: 'boolean', default: false, name: 'answer_calls_on_phone' },
+    offersWhenClosed: { type: 'boolean', default: false, name: 'offers_when_closed' },
     locationLat10: { type: 'integer', nullable: true, name: 'location_lat10' },
     locationLon10: { type: 'integer', nullable: true, name: 'location_lon10' },
     verification: { type: 'varchar', length: 16, default: 'verified' },
@@ -184,6 +189,8 @@ export interface CustomerRow {
   /** The position the customer last shared with consent, in tenths of a degree (about 11 km). */
   locationLat10?: number | null;
   locationLon10?: number | null;
+  /** The language the customer's browser prefers (BCP 47, from Accept-Language), for the agent's information. */
+  language?: string | null;
 }
 
 export const CustomerEntity = new EntitySchema<CustomerRow>({
@@ -198,6 +205,7 @@ export const CustomerEntity = new EntitySchema<CustomerRow>({
     erasedAt: { ...timeColumn(true), name: 'erased_at' },
     locationLat10: { type: 'integer', nullable: true, name: 'location_lat10' },
     locationLon10: { type: 'integer', nullable: true, name: 'location_lon10' },
+    language: { type: 'varchar', length: 35, nullable: true },
   },
 });
 
@@ -320,6 +328,10 @@ export interface MediaSessionRow {
   bridgedAt: number | null;
   endedAt: number | null;
   endReason: string | null;
+  /** Since when the agent has the customer on hold; null when not on hold. */
+  heldAt?: number | null;
+  /** Time on hold before the current hold, ms (the current one is added when it ends). */
+  heldMs?: number;
 }
 
 export const MediaSessionEntity = new EntitySchema<MediaSessionRow>({
@@ -337,6 +349,8 @@ export const MediaSessionEntity = new EntitySchema<MediaSessionRow>({
     bridgedAt: { ...timeColumn(true), name: 'bridged_at' },
     endedAt: { ...timeColumn(true), name: 'ended_at' },
     endReason: { type: 'varchar', length: 32, nullable: true, name: 'end_reason' },
+    heldAt: { ...timeColumn(true), name: 'held_at' },
+    heldMs: { type: 'bigint', default: 0, name: 'held_ms', transformer: epochMs },
   },
   indices: [
     { name: 'idx_media_sessions_task', columns: ['taskId'] },
@@ -400,4 +414,4 @@ export const RecordingEntity = new EntitySchema<RecordingRow>({
   ],
 });
 
-export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES, ...PUSH_ENTITIES, ...ACCOUNT_SECURITY_ENTITIES];
+export const ENTITIES = [AccountEntity, QueueEntity, CustomerEntity, TaskEntity, MessageEntity, RecordingEntity, MediaSessionEntity, ...CHARGING_ENTITIES, ...SOCIAL_ENTITIES, ...CONTEXT_ENTITIES, ...PUSH_ENTITIES, ...ACCOUNT_SECURITY_ENTITIES, ...SIP_ENTITIES, ...CANNED_ENTITIES];

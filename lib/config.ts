@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { parseSecretsKey } from './secret-box.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Seconds = Type.Integer({ minimum: 1, maximum: 86_400 });
@@ -68,6 +69,11 @@ export const ConfigSchema = Type.Object({
     loginLockMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
     /** How long a password-reset link works, minutes. */
     passwordResetTtlMinutes: Type.Integer({ minimum: 5, maximum: 1440 }),
+  }),
+  /** Secrets kept in the database that must be read back (SIP trunk passwords), encrypted with lib/secret-box.ts. */
+  secrets: Type.Object({
+    /** 32-byte key, 64 hex digits or base64; empty: derived from the token secret. */
+    key: Type.String(),
   }),
   routing: Type.Object({
     offerTimeoutSeconds: Seconds,
@@ -133,6 +139,10 @@ export const ConfigSchema = Type.Object({
     vapidSubject: Type.String({ pattern: '^((mailto:|https://)\\S+)?$' }),
     /** For tests only: accept http:// subscription endpoints on the loopback address. */
     allowLoopbackEndpoints: Type.Union([Type.Literal('yes'), Type.Literal('no')]),
+    /** How long an agent with "Get offers when the app is closed" stays ready without any connection before being logged off, seconds. */
+    reachableSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86_400 }),
+    /** Offer timeout for such an agent, seconds; 0: the same as routing.offerTimeoutSeconds. */
+    offerTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   }),
   log: Type.Object({
     level: Type.Union(['error', 'warn', 'info', 'http', 'verbose', 'debug'].map((l) => Type.Literal(l))),
@@ -170,7 +180,8 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_SIP_TLS_KEY_FILE', path: 'sip.tlsKeyFile', kind: 'string' },
   { name: 'MCCS_SIP_TLS_CERT_FILE', path: 'sip.tlsCertFile', kind: 'string' },
   { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
-  { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string' },
+  { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string', secret: true },
+  { name: 'MCCS_SECRETS_KEY', path: 'secrets.key', kind: 'string', secret: true },
   { name: 'MCCS_STAFF_TOKEN_TTL', path: 'auth.staffTokenTtlSeconds', kind: 'int' },
   { name: 'MCCS_VISITOR_TOKEN_TTL', path: 'auth.visitorTokenTtlSeconds', kind: 'int' },
   { name: 'MCCS_ADMIN_EMAIL', path: 'auth.adminEmail', kind: 'string' },
@@ -206,6 +217,8 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_VAPID_PRIVATE_KEY', path: 'push.vapidPrivateKey', kind: 'string', secret: true },
   { name: 'MCCS_VAPID_SUBJECT', path: 'push.vapidSubject', kind: 'string' },
   { name: 'MCCS_PUSH_ALLOW_LOOPBACK', path: 'push.allowLoopbackEndpoints', kind: 'string' },
+  { name: 'MCCS_PUSH_REACHABLE_SECONDS', path: 'push.reachableSeconds', kind: 'int' },
+  { name: 'MCCS_PUSH_OFFER_TIMEOUT', path: 'push.offerTimeoutSeconds', kind: 'int' },
   { name: 'MCCS_LOG_LEVEL', path: 'log.level', kind: 'string' },
   { name: 'MCCS_LOG_FORMAT', path: 'log.format', kind: 'string' },
 ];
@@ -295,6 +308,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       loginLockMinutes: 15,
       passwordResetTtlMinutes: 30,
     },
+    secrets: { key: '' },
     routing: { offerTimeoutSeconds: 20, wrapUpSeconds: 60, defaultChatCapacity: 3 },
     janus: {
       mode: 'auto',
@@ -308,7 +322,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     context: { transcriptRetentionDays: 365 },
     charging: { tickMs: 5000, sliceSeconds: 300, defaultCurrency: 'EUR', paymentWebhookSecret: '' },
     ice: { stunUrls: [], turnUrls: [], turnSecret: '', ttlSeconds: 600 },
-    push: { vapidPublicKey: '', vapidPrivateKey: '', vapidSubject: '', allowLoopbackEndpoints: 'no' },
+    push: { vapidPublicKey: '', vapidPrivateKey: '', vapidSubject: '', allowLoopbackEndpoints: 'no', reachableSeconds: 12 * 3600, offerTimeoutSeconds: 0 },
     log: { level: 'info', format: 'auto' },
   };
   const config = deepMerge(defaults, { ...merged, dataDir });
@@ -342,6 +356,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const push = config.push as Partial<Config['push']> | undefined;
   if (push && typeof push.vapidPublicKey === 'string' && typeof push.vapidPrivateKey === 'string' && !push.vapidPublicKey !== !push.vapidPrivateKey) {
     problems.push(`${push.vapidPublicKey ? 'MCCS_VAPID_PRIVATE_KEY' : 'MCCS_VAPID_PUBLIC_KEY'}: required with the other half of the VAPID key pair (or leave both empty to generate one)`);
+  }
+  // A wrong-sized key would only fail later, at the first secret read; say it here, without the value.
+  const secrets = config.secrets as Partial<Config['secrets']> | undefined;
+  if (typeof secrets?.key === 'string' && secrets.key !== '' && !parseSecretsKey(secrets.key)) {
+    problems.push('MCCS_SECRETS_KEY: expected 32 bytes as 64 hex digits or base64 (value hidden; e.g. `openssl rand -base64 32`)');
   }
   if (problems.length) throw new ConfigError(problems);
   return config as Config;

@@ -5,6 +5,7 @@
 //   main   everyone who is in the call (customer, agent, phone legs, a barging supervisor);
 //          muted members (a listening supervisor) hear the mix but add nothing to it
 //   coach  agent and whispering supervisor only: the agent hears the supervisor, the customer does not
+//   hold   where a leg on hold waits, out of the call (created on the first hold)
 //   video  camera and screen feeds, published and subscribed one by one
 import type { TypedEmitter } from '../lib/typed-emitter.js';
 
@@ -108,6 +109,12 @@ export interface MediaRoom extends TypedEmitter<RoomEvents> {
   joinRtp(join: RtpJoin): Promise<RtpLegInfo>;
   /** Mutes or unmutes a leg in its mix (server side: a muted leg adds nothing, recording included). */
   setMuted(legId: string, muted: boolean): Promise<void>;
+  /**
+   * Puts a main-mix leg on hold (it leaves the mix: it neither hears the call nor is heard, and waits
+   * alone in the session's hold mix) or takes it back into the call with its own mute state.
+   * Idempotent. A leg another server process holds can only be muted (it keeps hearing the call).
+   */
+  setHeld(legId: string, held: boolean): Promise<void>;
   /** Removes a leg, also one another server process holds (kicked on the media server); unknown ids are ignored. */
   leave(legId: string): Promise<void>;
   legIds(): string[];

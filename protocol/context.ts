@@ -17,6 +17,18 @@ export interface OfferContext {
   language: string | null;
 }
 
+/** One conversation: its queue, its agent (by display name), when, and its first messages. */
+export interface ConversationView {
+  taskId: string;
+  channel: string;
+  queueName: string;
+  agentName: string | null;
+  status: string;
+  enqueuedAt: number;
+  endedAt: number | null;
+  messages: Array<{ sender: string; senderName: string; body: string; createdAt: number }>;
+}
+
 export interface CustomerContextView {
   customer: {
     id: string;
@@ -25,23 +37,16 @@ export interface CustomerContextView {
     tags: string[];
     flagged: boolean;
     erased: boolean;
-    /** Phone numbers and emails are masked unless the queue (or the viewer's role) allows them. */
-    identities: Array<{ kind: string; value: string; masked: boolean }>;
+    /**
+     * Phone numbers and emails are masked unless the queue (or the viewer's role) allows them. An email
+     * the customer gave but has not confirmed with its code is `verified: false`: it links nothing.
+     */
+    identities: Array<{ kind: string; value: string; masked: boolean; verified: boolean }>;
+    /** The language the customer's browser prefers. */
+    language: string | null;
   };
   /** Newest first: this conversation, and the earlier ones this viewer may see. */
-  sessions: Array<{
-    taskId: string;
-    channel: string;
-    queueName: string;
-    agentName: string | null;
-    status: string;
-    enqueuedAt: number;
-    answeredAt: number | null;
-    endedAt: number | null;
-    endReason: string | null;
-    rating: number | null;
-    messages: Array<{ sender: string; senderName: string; body: string; createdAt: number }>;
-  }>;
+  sessions: Array<ConversationView & { answeredAt: number | null; endReason: string | null; rating: number | null }>;
   /** Earlier conversations with other agents that this viewer may not see. */
   hiddenSessions: number;
   notes: Array<{ id: string; authorName: string; body: string; createdAt: number }>;
@@ -58,3 +63,33 @@ export const TagsBody = Type.Object(
 );
 export const MergeBody = Type.Object({ fromCustomerId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }, { additionalProperties: false });
 export type NoteBody = Static<typeof NoteBody>;
+
+// ---- a customer's own email and history (the widget, with the visitor token) ---------------------
+
+export const EmailAddress = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+export const EmailCodeBody = Type.Object({ email: EmailAddress }, { additionalProperties: false });
+export const EmailVerifyBody = Type.Object({ email: EmailAddress, code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false });
+export type EmailCodeBody = Static<typeof EmailCodeBody>;
+export type EmailVerifyBody = Static<typeof EmailVerifyBody>;
+
+/** A code was mailed; the email stays unverified until it comes back. */
+export interface EmailCodeReply {
+  email: string;
+  expiresAt: number;
+  verified: false;
+}
+
+export interface EmailVerifiedReply {
+  email: string;
+  verified: true;
+  /** The profile the visitor is now: another one when theirs was merged into an older profile with this email. */
+  customerId: string;
+  merged: boolean;
+  /** A visitor token for that profile, when it is not the one the request came with. */
+  visitor?: { token: string; customerId: string; expiresAt: number } | null;
+}
+
+/** The customer's own conversations, newest first (agents appear by display name only). */
+export interface CustomerHistoryView {
+  conversations: ConversationView[];
+}

@@ -2,7 +2,7 @@
 // the payload schemas the server validates at the edge. The browser imports only the types.
 import type { OfferContext } from './context.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { QueueMetricsSnapshot, QueueMetricsView } from './http.js';
+import type { AgentVerificationState, QueueMetricsSnapshot, QueueMetricsView } from './http.js';
 
 // ---- shared shapes --------------------------------------------------------------------------
 
@@ -257,6 +257,8 @@ export interface AgentServerToClient extends MediaServerToClient, AgentMediaServ
   'task:ended': (e: { taskId: string; by: 'agent' | 'customer' | 'system'; status: TaskStatus; reason?: string }) => void;
   /** The customer's paid time is about to run out: the conversation will be cut off. */
   'charging:warning': (e: ChargingWarning) => void;
+  /** An administrator decided on this agent's verification: the app reloads its profile (GET /api/agent/profile). */
+  'account:updated': (e: { verification: Static<typeof AgentVerificationState> }) => void;
   'event:error': (e: { event: string; error: WireError }) => void;
 }
 
@@ -281,6 +283,8 @@ export const MediaPublishPayload = Type.Object({ taskId: Id, source: VideoSource
 export const MediaFeedRef = Type.Object({ taskId: Id, feedId: FeedId }, { additionalProperties: false });
 export const MediaAnswerPayload = Type.Object({ taskId: Id, subscriptionId: FeedId, sdp: Sdp }, { additionalProperties: false });
 export const MediaMutePayload = Type.Object({ taskId: Id, muted: Type.Boolean() }, { additionalProperties: false });
+/** The agent puts the customer on hold (true) or takes the call back (false). */
+export const MediaHoldPayload = Type.Object({ taskId: Id, held: Type.Boolean() }, { additionalProperties: false });
 
 export interface IceServer {
   urls: string[];
@@ -305,6 +309,20 @@ export interface MediaView {
   iceServers: IceServer[];
   /** Video feeds published now, to subscribe to. */
   feeds: MediaFeed[];
+  /** The agent has the customer on hold (the agent is out of the call; the customer hears music). */
+  held?: boolean;
+  /** Since when (epoch ms), while held. */
+  heldSince?: number | null;
+}
+
+/** A call's hold state: in the media:hold acknowledgement and event. */
+export interface HoldState {
+  taskId: string;
+  held: boolean;
+  /** Since when (epoch ms), while held. */
+  heldSince: number | null;
+  /** Time on hold so far in this call, ms, the current hold included. */
+  heldMs: number;
 }
 
 /** balance_exhausted: the customer's paid time ran out. */
@@ -327,9 +345,11 @@ export interface MediaClientToServer {
   'media:hangup': (p: Static<typeof TaskRef>, ack: AckFn<{ taskId: string }>) => void;
 }
 
-/** Agents only: bring another agent into the call (a third party). */
+/** Agents only: bring another agent into the call (a third party); hold the customer. */
 export interface AgentMediaClientToServer {
   'media:invite': (p: Static<typeof MediaInvitePayload>, ack: AckFn<{ agentId: string }>) => void;
+  /** Only the agent holding the conversation; idempotent (holding a held call changes nothing). */
+  'media:hold': (p: Static<typeof MediaHoldPayload>, ack: AckFn<HoldState>) => void;
 }
 
 export interface MediaServerToClient {
@@ -339,6 +359,8 @@ export interface MediaServerToClient {
   'media:feed-ended': (e: { taskId: string; feedId: string }) => void;
   /** Agent only: a supervisor whispers; open (or close) the coach leg. */
   'media:coach': (e: { taskId: string; active: boolean }) => void;
+  /** The agent put the call on hold or took it back (both parties; supervisors monitoring it too). */
+  'media:hold': (e: HoldState) => void;
   'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
 }
 
@@ -385,6 +407,7 @@ export const AppVisibilityPayload = Type.Object({ visible: Type.Boolean() }, { a
 export const AGENT_EVENT_SCHEMAS = {
   ...MEDIA_EVENT_SCHEMAS,
   'media:invite': MediaInvitePayload,
+  'media:hold': MediaHoldPayload,
   'presence:set': PresencePayload,
   'offer:accept': TaskRef,
   'offer:reject': TaskRef,
@@ -425,6 +448,8 @@ export interface ActiveCall {
   startedAt: number;
   /** Set while this supervisor monitors the call. */
   monitorMode?: MonitorMode | null;
+  /** The agent has the customer on hold. */
+  held?: boolean;
 }
 
 export interface SupervisorClientToServer {
@@ -441,6 +466,8 @@ export interface SupervisorClientToServer {
 export interface SupervisorServerToClient {
   /** The monitored call ended. */
   'media:ended': (e: { taskId: string; reason: MediaEndReason }) => void;
+  /** The agent of a monitored call put it on hold or took it back. */
+  'media:hold': (e: HoldState) => void;
   /** On connect, every few seconds, and soon after a change. */
   'queues:metrics': (s: QueueMetricsSnapshot) => void;
   /** A task waited past its queue's maximum wait: it was escalated (served first) or moved to the overflow queue. */

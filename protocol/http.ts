@@ -1,5 +1,6 @@
 // HTTP request/response shapes shared by the server routes (which validate them) and the web client.
 import { Type, type Static } from '@sinclair/typebox';
+import { AgentPriceBody } from './charging.js';
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 10, maxLength: 200 });
@@ -170,6 +171,11 @@ export const QueueLiveView = Type.Object({
   servingAgents: Type.Integer(),
   /** Expected wait of a contact joining now; null when unknown (too little history, nobody serving). */
   expectedWaitMs: NullableNumber,
+  /**
+   * Agents serving the queue by state, as their app shows it (docs/routing.md, "Metrics"); agents seen
+   * by this node since it started. loggedOff: those who served the queue when last logged in.
+   */
+  agents: Type.Object({ ready: Type.Integer(), busy: Type.Integer(), wrapup: Type.Integer(), notReady: Type.Integer(), loggedOff: Type.Integer() }),
 });
 
 export const AgentIntervalView = Type.Object({
@@ -227,6 +233,15 @@ export type QueueMetricsView = Static<typeof QueueMetricsView>;
 /** Every queue, live and over the current interval. */
 export const QueueMetricsSnapshot = Type.Object({ at: Type.Number(), queues: Type.Array(QueueMetricsView) });
 export type QueueMetricsSnapshot = Static<typeof QueueMetricsSnapshot>;
+
+/** Contacts waiting over the last half hour per queue: the peak of each bucket, oldest first. */
+export const WaitingHistoryView = Type.Object({
+  at: Type.Number(),
+  bucketMs: Type.Integer(),
+  windowMs: Type.Integer(),
+  queues: Type.Record(Type.String(), Type.Array(Type.Object({ at: Type.Number(), waiting: Type.Integer() }))),
+});
+export type WaitingHistoryView = Static<typeof WaitingHistoryView>;
 
 export const QueueMetricsQuery = Type.Object(
   {
@@ -303,6 +318,8 @@ export const AgentSignupBody = Type.Object(
     bio: Bio,
     /** IANA time zone (Europe/Paris). */
     timeZone: TimeZone,
+    /** The agent's own price, as PUT /api/agent/price takes it (minor units per minute; null or absent: each topic's price). */
+    pricePerMinuteMinor: Type.Optional(AgentPriceBody.properties.pricePerMinuteMinor),
   },
   { additionalProperties: false },
 );

@@ -77,12 +77,13 @@ export type ProfileLoader = (agentIds: string[]) => Promise<Map<string, Eligibil
 export type OfferRevokeReason = 'timeout' | 'taken' | 'abandoned' | 'rejected' | 'agent_gone' | 'not_ready';
 
 export type RoutingEvents = {
-  offer: [agentId: string, task: TaskTicket, expiresAt: number];
+  /** `byPush`: the agent has no connection and is reachable by push only (PUSH_REACHABLE_REASON). */
+  offer: [agentId: string, task: TaskTicket, expiresAt: number, byPush?: boolean];
   'offer:revoked': [agentId: string, taskId: string, reason: OfferRevokeReason];
   presence: [agentId: string];
   /** The waiting order of a queue changed: positions must be re-sent. */
   'queue:changed': [queueId: string];
-  /** An agent's connection stayed away past the grace period; it is now logged off. */
+  /** An agent's connection stayed away past the grace period (or the push-reachable maximum); it is now logged off. */
   'agent:logged-off': [agentId: string];
 };
 
@@ -92,6 +93,15 @@ export interface EngineOptions {
   maxMissedOffers: number;
   /** How long a dropped agent connection may come back before the agent is logged off. */
   disconnectGraceMs: number;
+  /**
+   * Whether an agent whose last connection just dropped while ready can be reached by push (their
+   * setting, a live subscription, no conversation in progress); such an agent stays ready. Absent: never.
+   */
+  reachableWhenClosed?: (agentId: string) => Promise<boolean>;
+  /** How long an agent reachable by push may stay without any connection before being logged off. */
+  pushReachableMs: number;
+  /** Offer timeout for agents reachable by push (unlocking a phone and opening the app takes a while). */
+  pushOfferTimeoutMs?: number;
   /** An agent who rejected a task is not offered it again for this long (unless nobody else is free). */
   rejectCooldownMs: number;
   /** Period of the full matching pass and the sweep of expired offers. */
@@ -111,6 +121,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   offerTimeoutMs: 20_000,
   maxMissedOffers: 3,
   disconnectGraceMs: 30_000,
+  pushReachableMs: 12 * 3_600_000,
   rejectCooldownMs: 60_000,
   sweepIntervalMs: 1_000,
   scanDepth: 50,
@@ -120,6 +131,17 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 
 /** The not-ready reason of an agent whose connection dropped; reconnecting in the grace period makes it ready again. */
 export const DISCONNECTED_REASON = 'disconnected';
+/**
+ * The reason kept with presence 'ready' of an agent whose app is closed but who gets offers by push
+ * (docs/push.md). Kept in the store, so every node sees it: offers to such an agent go out by push
+ * only, and the first one it misses sets it not ready.
+ */
+export const PUSH_REACHABLE_REASON = 'reachable by push';
+/** The not-ready reason of an agent reachable by push who let an offer time out. */
+export const MISSED_BY_PUSH_REASON = 'missed an offer while the app was closed';
+
+/** Candidates read first for longest-idle matching (see #plan). */
+const FIRST_WINDOW = 8;
 
 /** Strategies whose order depends only on what the store returns (longest idle first). */
 const STORE_ORDERED: ReadonlySet<StrategyName> = new Set(['longest_idle', 'ring_all']);
@@ -176,6 +198,17 @@ interface LocalAgent {
   connections: number;
   missedOffers: number;
   graceTimer: NodeJS.Timeout | null;
+}
+
+/** What #plan decided a match looks at; #decide ranks and reserves within it. */
+interface MatchPlan {
+  queue: RoutingQueue;
+  strategy: StrategyName;
+  now: number;
+  queues: string[];
+  requirements: TaskRequirements;
+  /** Candidates read per queue. */
+  depth: number;
 }
 
 interface TaskMemory {
@@ -249,9 +282,22 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!this.#queues.has(ticket.queueId)) return Promise.reject(new NotFoundError(`queue ${ticket.queueId}`));
     return this.#exclusive([ticket.queueId], async () => {
       if (ticket.requirements) this.#requirements.set(ticket.id, ticket.requirements);
-      await this.#store.enqueue(toQueued(ticket));
+      const task = toQueued(ticket);
+      const plan = this.#plan(task);
+      if (plan && this.#storeMayChoose(task, plan)) {
+        // The common arrival: the store's longest-idle order is the choice, so one atomic step
+        // enqueues and reserves (on Redis one round trip instead of two).
+        const expiresAt = plan.now + this.#opts.offerTimeoutMs;
+        const result = await this.#store.enqueueAndReserve(task, expiresAt, { limit: plan.depth, chatsDuringCalls: plan.queue.chatsDuringCalls === true });
+        this.safeEmit('queue:changed', ticket.queueId);
+        if (result.outcome === 'reserved') this.#offerMade(result.reservation, task, result.agentReason === PUSH_REACHABLE_REASON);
+        else if (result.outcome === 'not_reserved') await this.#matchTask(task);
+        return;
+      }
+      // Issued together, so on Redis the write and the candidate read share one round trip (in this order).
+      const [, candidates] = await Promise.all([this.#store.enqueue(task), plan ? this.#readCandidates(task, plan) : []]);
       this.safeEmit('queue:changed', ticket.queueId);
-      await this.#matchTask(toQueued(ticket));
+      if (plan) await this.#decideWidening(task, plan, candidates);
     });
   }
 
@@ -266,7 +312,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       this.#forget(taskId);
       if (removed && task) this.safeEmit('queue:changed', task.queueId);
       // The agents it was offered to are free again: they go to the oldest tasks they can take.
-      if (cancelled.length > 0) await this.#passQueues(cancelled.flatMap((r) => this.#queuesOf(r.agentId)));
+      if (cancelled.length > 0) await this.#serveFreed(cancelled.map((r) => r.agentId), []);
       return removed;
     });
   }
@@ -300,8 +346,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
 
   /** The agent takes the task offered to it. Throws InvalidStateError when the offer is gone. */
   async accept(agentId: string, taskId: string): Promise<TaskTicket> {
-    const task = await this.#store.getTask(taskId);
-    const result = task ? await this.#store.accept(taskId, agentId, this.#now()) : { ok: false, cancelled: [] };
+    // Read before the accept in one round trip: the task's record is gone once accepted.
+    const [task, result] = await Promise.all([this.#store.getTask(taskId), this.#store.accept(taskId, agentId, this.#now())]);
     if (!task || !result.ok) throw new InvalidStateError('this offer is no longer valid');
     this.#clearOfferTimer(taskId, agentId);
     for (const r of result.cancelled) this.#offerEnded(r, 'taken');
@@ -331,8 +377,8 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     this.safeEmit('presence', agentId);
     // When the cooldown ends, this agent may be the one to take it after all.
     this.#after(this.#opts.rejectCooldownMs, () => this.#requestPass());
-    // The task and the freed agent both go back through their queues in service order.
-    await this.#passQueues([task.queueId, ...this.#queuesOf(agentId)]);
+    // The freed agent goes to the oldest task across its queues; the task to whoever is next for it.
+    await this.#serveFreed([agentId], [task.queueId]);
   }
 
   async pendingOffers(agentId: string): Promise<Array<{ ticket: TaskTicket; expiresAt: number }>> {
@@ -368,8 +414,11 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const known = await this.#store.getAgent(profile.id);
     if (known && known.presence !== 'logged_off') {
       // Back within the grace period: an agent who was ready when the connection dropped is ready again.
+      // One reachable by push stays ready, now with its app; an offer pushed to it stands (hello shows it).
       const back = known.presence === 'not_ready' && known.reason === DISCONNECTED_REASON;
-      await this.#putAgent(profile, back ? 'ready' : known.presence, back ? null : known.reason, known.idleSince);
+      const keptReason = back || known.reason === PUSH_REACHABLE_REASON ? null : known.reason;
+      await this.#putAgent(profile, back ? 'ready' : known.presence, keptReason, known.idleSince);
+      if (back) await this.#serveFreed([profile.id], []);
     } else {
       const loadKnown = known !== null;
       await this.#putAgent(profile, 'not_ready', null, this.#now());
@@ -384,23 +433,69 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!local) return;
     local.connections = Math.max(0, local.connections - 1);
     if (local.connections > 0) return;
-    // Nobody can see offers now: stop making them (not ready, "disconnected") and pass on the pending ones.
+    // Nobody can see offers now: stop making them (not ready, "disconnected") and pass on the pending
+    // ones — unless the agent gets offers by push while the app is closed: then it stays ready, marked
+    // reachable by push, and is logged off only after the longer maximum.
     this.#background(
       this.#exclusive(this.#queuesOf(agentId), async () => {
         if (local.connections > 0) return;
         const current = await this.#store.getAgent(agentId);
-        if (current?.presence === 'ready') await this.#store.setPresence(agentId, 'not_ready', DISCONNECTED_REASON, this.#now());
-        const queues: string[] = [];
-        for (const r of await this.#store.reservationsOfAgent(agentId)) {
-          if (await this.#store.cancel(r.taskId, agentId)) {
-            this.#offerEnded(r, 'agent_gone');
-            const task = await this.#store.getTask(r.taskId);
-            if (task) queues.push(task.queueId);
-          }
-        }
-        await this.#passQueues(queues);
+        const byPush = current?.presence === 'ready' && (await this.#reachableWhenClosed(agentId));
+        // A reconnect may have come during that look-up; its own step (queued behind this one) sets presence.
+        if (local.connections > 0 || this.#agents.get(agentId) !== local) return;
+        if (byPush) {
+          await this.#store.setPresence(agentId, 'ready', PUSH_REACHABLE_REASON, this.#now());
+          this.#scheduleLogOff(agentId, local, this.#opts.pushReachableMs);
+          this.safeEmit('presence', agentId);
+        } else if (current?.presence === 'ready') await this.#store.setPresence(agentId, 'not_ready', DISCONNECTED_REASON, this.#now());
+        // Offers made while it was connected were not pushed if the app was on screen: they go round
+        // again (to this agent by push, when it is still the one to take them).
+        await this.#passQueues(await this.#withdrawOffers(agentId, 'agent_gone'));
       }),
     );
+    this.#scheduleLogOff(agentId, local, this.#opts.disconnectGraceMs);
+  }
+
+  /**
+   * Offers can no longer reach this agent by push (delivery failed, no subscription left, the setting
+   * was turned off): an agent reachable by push only goes not ready with `reason` and its offers go
+   * on to others. A connected agent is not affected.
+   */
+  pushUnreachable(agentId: string, reason: string): Promise<void> {
+    return this.#exclusive(this.#queuesOf(agentId), async () => {
+      const queues = await this.#noLongerReachable(agentId, reason);
+      if (!queues) return;
+      this.safeEmit('presence', agentId);
+      await this.#passQueues(queues);
+    });
+  }
+
+  /**
+   * Sets an agent reachable by push not ready with `reason` and withdraws its offers; returns the
+   * queues of the tasks waiting again, or null when the agent is not reachable by push (it came back).
+   */
+  async #noLongerReachable(agentId: string, reason: string): Promise<string[] | null> {
+    const agent = await this.#store.getAgent(agentId);
+    if (agent?.presence !== 'ready' || agent.reason !== PUSH_REACHABLE_REASON) return null;
+    await this.#store.setPresence(agentId, 'not_ready', reason, this.#now());
+    this.#opts.logger?.info('agent reachable by push set not ready', { agentId, reason });
+    return this.#withdrawOffers(agentId, 'not_ready');
+  }
+
+  async #reachableWhenClosed(agentId: string): Promise<boolean> {
+    if (!this.#opts.reachableWhenClosed) return false;
+    try {
+      return await this.#opts.reachableWhenClosed(agentId);
+    } catch (err) {
+      // Not knowing is not reachable: the agent is handled as before (not ready, logged off after the grace).
+      this.#opts.logger?.warn('checking whether an agent is reachable by push failed', { agentId, err });
+      return false;
+    }
+  }
+
+  /** (Re)starts the timer that logs off an agent without connections after `ms`. */
+  #scheduleLogOff(agentId: string, local: LocalAgent, ms: number): void {
+    if (this.#closed) return;
     if (local.graceTimer) clearTimeout(local.graceTimer);
     local.graceTimer = setTimeout(() => {
       local.graceTimer = null;
@@ -411,10 +506,12 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
           if (local.connections > 0 || this.#agents.get(agentId) !== local) return;
           this.#agents.delete(agentId);
           await this.#store.setPresence(agentId, 'logged_off', null, this.#now());
+          // An agent reachable by push may hold an offer when its maximum ends: it goes on now.
+          await this.#passQueues(await this.#withdrawOffers(agentId, 'agent_gone'));
           this.safeEmit('agent:logged-off', agentId);
         }),
       );
-    }, this.#opts.disconnectGraceMs);
+    }, ms);
   }
 
   setPresence(agentId: string, presence: 'ready' | 'not_ready', reason: string | null = null): Promise<void> {
@@ -428,23 +525,22 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     if (!updated) throw new InvalidStateError('agent is not logged in');
     if (presence === 'ready') local.missedOffers = 0;
     // An agent who steps away does not keep offers: they go to the next agent now.
-    if (presence === 'not_ready') {
-      const queues: string[] = [];
-      for (const r of await this.#store.reservationsOfAgent(agentId)) {
-        if (await this.#store.cancel(r.taskId, agentId)) {
-          this.#offerEnded(r, 'not_ready');
-          const task = await this.#store.getTask(r.taskId);
-          if (task) queues.push(task.queueId);
-        }
-      }
-      await this.#passQueues(queues);
-    }
+    if (presence === 'not_ready') await this.#passQueues(await this.#withdrawOffers(agentId, 'not_ready'));
+    // Ready: the oldest task across all its queues first, not the head of whichever queue passes first.
+    else await this.#matchAgent(updated);
     this.safeEmit('presence', agentId);
     this.#requestPass();
   }
 
   /** The agent is done with a task (wrap-up finished): its slot is free again. */
-  releaseTask(agentId: string, _taskId: string, channel: Channel = 'chat'): Promise<void> {
+  async releaseTask(agentId: string, _taskId: string, channel: Channel = 'chat'): Promise<void> {
+    // Nobody waiting unoffered in the agent's queues (the common case): freed at once, no locks to wait
+    // for, since no matching step could hand this slot to a younger task ahead of an older one.
+    const fast = await this.#store.releaseSlotIfNoneWaiting(agentId, channel, this.#now(), this.#opts.scanDepth);
+    if (fast.released) {
+      if (fast.agent) this.safeEmit('presence', agentId);
+      return;
+    }
     return this.#exclusive(this.#queuesOf(agentId), async () => {
       const agent = await this.#store.releaseSlot(agentId, channel, this.#now());
       if (!agent) return;
@@ -491,20 +587,66 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
 
   /** Finds an agent for one task and reserves it; false when nobody could take it now. */
   async #matchTask(task: QueuedTask): Promise<boolean> {
-    if (this.#closed) return false;
+    const plan = this.#plan(task);
+    return plan !== null && this.#decideWidening(task, plan, await this.#readCandidates(task, plan));
+  }
+
+  /**
+   * #decide over the first window of candidates; when a full window yielded nobody (rejected lately,
+   * short of this task's own needs), once more over the whole scan depth.
+   */
+  async #decideWidening(task: QueuedTask, plan: MatchPlan, lists: AgentAvailability[][]): Promise<boolean> {
+    if (await this.#decide(task, plan, lists)) return true;
+    if (plan.depth >= this.#opts.scanDepth || !lists.some((l) => l.length === plan.depth)) return false;
+    const deeper = { ...plan, depth: this.#opts.scanDepth };
+    return this.#decide(task, deeper, await this.#readCandidates(task, deeper));
+  }
+
+  /** What a match of this task looks at now: its queue, strategy and (relaxed) requirements. */
+  #plan(task: QueuedTask): MatchPlan | null {
+    if (this.#closed) return null;
     const queue = this.#queues.get(task.queueId);
-    if (!queue) return false;
+    if (!queue) return null;
     const now = this.#now();
     const strategy = queue.strategy ?? 'longest_idle';
     const own = this.#requirements.get(task.taskId) ?? {};
     const base: TaskRequirements = { ...own, skills: [...queueSkills(queue), ...(own.skills ?? [])], language: own.language ?? null };
     const effective = effectiveRequirements({ queueId: task.queueId, enqueuedAt: task.enqueuedAt, requirements: base }, queue.relaxation ?? [], now - task.enqueuedAt);
+    // Longest idle takes the first agent the store lists who can take the task: a short window almost
+    // always has it, and reading (on Redis, shipping) fewer agents per arrival is what keeps up at load.
+    const depth =
+      strategy === 'longest_idle' ? Math.min(FIRST_WINDOW, this.#opts.scanDepth) : STORE_ORDERED.has(strategy) ? this.#opts.scanDepth : this.#opts.wideScanDepth;
+    return { queue, strategy, now, queues: effective.queues, requirements: effective.requirements, depth };
+  }
 
-    // Candidates from the task's queue and any queue relaxation has added, without duplicates.
-    const depth = STORE_ORDERED.has(strategy) ? this.#opts.scanDepth : this.#opts.wideScanDepth;
+  /**
+   * Whether the store's own order (longest idle among the queue's members) is this task's choice of
+   * agent, so it may enqueue and reserve in one step: nothing of the task's own to check (requirements,
+   * rejections, nearness), no relaxation (members may be below the current level), and one offer
+   * timeout for everyone.
+   */
+  #storeMayChoose(task: QueuedTask, plan: MatchPlan): boolean {
+    return (
+      plan.strategy === 'longest_idle' &&
+      (plan.queue.relaxation ?? []).length === 0 &&
+      plan.queue.preferNearby !== true &&
+      !this.#requirements.has(task.taskId) &&
+      !this.#memory.has(task.taskId) &&
+      (this.#opts.pushOfferTimeoutMs ?? this.#opts.offerTimeoutMs) === this.#opts.offerTimeoutMs
+    );
+  }
+
+  /** Candidates from the task's queue and any queue relaxation has added (one read per queue). */
+  #readCandidates(task: QueuedTask, plan: MatchPlan): Promise<AgentAvailability[][]> {
+    return Promise.all(plan.queues.map((q) => this.#store.availableAgents(q, task.channel, plan.depth)));
+  }
+
+  /** Ranks the candidates and reserves the first that can still take the task. */
+  async #decide(task: QueuedTask, plan: MatchPlan, lists: AgentAvailability[][]): Promise<boolean> {
+    if (this.#closed) return false;
+    const { queue, strategy, now } = plan;
     const seen = new Set<string>();
     const available: AgentAvailability[] = [];
-    const lists = await Promise.all(effective.queues.map((q) => this.#store.availableAgents(q, task.channel, depth)));
     for (const a of lists.flat()) {
       if (!seen.has(a.agentId)) available.push(a), seen.add(a.agentId);
     }
@@ -515,13 +657,13 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     for (const a of available) {
       const profile = profiles.get(a.agentId);
       // Queue membership was checked when the agent joined; the task's own (relaxed) needs are checked here.
-      if (profile && !isEligible(profile, effective.requirements, null)) continue;
+      if (profile && !isEligible(profile, plan.requirements, null)) continue;
       candidates.push({ availability: a, profile: profile ?? { id: a.agentId, skills: [], languages: [], attributes: {}, rating: null, pricePerMinuteMinor: null } });
     }
     const ctx = {
       now,
       channel: task.channel,
-      requirements: effective.requirements,
+      requirements: plan.requirements,
       enqueuedAt: task.enqueuedAt,
       preferredForMs: (queue.preferredAgentSeconds ?? 0) * 1000,
       linearOrder: queue.linearOrder,
@@ -533,22 +675,25 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     };
     this.#scheduleRematch(task, queue, ctx);
     const ranked = this.#order(task, rankCandidates(strategy, candidates, ctx).map((c) => c.availability), now);
-    const expiresAt = now + this.#opts.offerTimeoutMs;
+    // An agent reachable by push only may get longer: the phone must be unlocked and the app opened.
+    const byPush = new Set(available.filter((a) => a.reason === PUSH_REACHABLE_REASON).map((a) => a.agentId));
+    const expiresAt = (agentId: string) =>
+      now + (byPush.has(agentId) ? (this.#opts.pushOfferTimeoutMs ?? this.#opts.offerTimeoutMs) : this.#opts.offerTimeoutMs);
 
     if (strategy === 'ring_all') {
       // Several agents at once; the first to accept wins and the others' offers are withdrawn.
       let offered = false;
       for (const agent of ranked.slice(0, offersAtOnce(strategy, ctx, ranked.length))) {
-        const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { shared: true, chatsDuringCalls: queue.chatsDuringCalls === true });
-        if (result.ok) this.#offerMade(result.reservation, task), (offered = true);
+        const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt(agent.agentId), { shared: true, chatsDuringCalls: queue.chatsDuringCalls === true });
+        if (result.ok) this.#offerMade(result.reservation, task, byPush.has(agent.agentId)), (offered = true);
         else if (result.reason === 'task_not_waiting' || result.reason === 'task_reserved') break;
       }
       return offered;
     }
     for (const agent of ranked) {
-      const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt, { chatsDuringCalls: queue.chatsDuringCalls === true });
+      const result = await this.#store.reserve(task.taskId, agent.agentId, expiresAt(agent.agentId), { chatsDuringCalls: queue.chatsDuringCalls === true });
       if (result.ok) {
-        this.#offerMade(result.reservation, task);
+        this.#offerMade(result.reservation, task, byPush.has(agent.agentId));
         return true;
       }
       // Another node (or an earlier await) took the task: nothing more to do for it.
@@ -603,7 +748,7 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     const heads = (await Promise.all(agent.queues.map((q) => this.#store.waiting(q, this.#opts.scanDepth)))).flat();
     heads.sort(byServiceOrder);
     for (const task of heads) {
-      if ((await this.#store.reservationsOfTask(task.taskId)).length > 0) continue;
+      if (task.reserved) continue;
       if (await this.#matchTask(task)) {
         const after = await this.#store.getAgent(agent.agentId);
         if (!after || (after.load[task.channel] ?? 0) >= (after.capacity[task.channel] ?? 0)) return;
@@ -664,6 +809,20 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
     return this.#agents.get(agentId)?.queues ?? [...this.#queues.keys()];
   }
 
+  /**
+   * Agents whose slot was just freed each get the oldest task across all their queues (a pass over
+   * one queue would hand them that queue's head even when another of their queues has an older
+   * task), then the given queues are passed for the tasks that wait again. The step holds the locks
+   * of the agents' queues and of `queueIds`.
+   */
+  async #serveFreed(agentIds: string[], queueIds: string[]): Promise<void> {
+    for (const agentId of agentIds) {
+      const agent = await this.#store.getAgent(agentId);
+      if (agent) await this.#matchAgent(agent);
+    }
+    await this.#passQueues(queueIds);
+  }
+
   /** Passes over several queues (each once), for a step that holds all their locks. */
   async #passQueues(queueIds: string[]): Promise<void> {
     for (const q of new Set(queueIds)) {
@@ -674,7 +833,9 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
   async #passQueue(queueId: string): Promise<void> {
     for (const task of await this.#store.waiting(queueId, this.#opts.scanDepth)) {
       if (this.#closed) return;
-      if ((await this.#store.reservationsOfTask(task.taskId)).length === 0) await this.#matchTask(task);
+      // Read before this pass's earlier matches: one of them may have reserved a later task meanwhile
+      // (ring-all widening, another node); reserve() refuses those, so the flag only saves round trips.
+      if (!task.reserved) await this.#matchTask(task);
     }
   }
 
@@ -688,37 +849,61 @@ export class RoutingEngine extends TypedEmitter<RoutingEvents> {
       await this.#exclusive(keys, async () => {
         if (await this.#store.cancel(r.taskId, r.agentId)) {
           this.#offerEnded(r, 'timeout');
-          await this.#passQueues(keys);
+          const away = await this.#noLongerReachable(r.agentId, MISSED_BY_PUSH_REASON);
+          if (away) this.safeEmit('presence', r.agentId);
+          await this.#serveFreed([r.agentId], [...keys, ...(away ?? [])]);
         }
       });
     }
     this.#requestPass();
   }
 
-  #offerMade(r: Reservation, task: QueuedTask): void {
+  /** `byPush`: the agent was reachable by push only when read for this match; #offerTimedOut reads it again. */
+  #offerMade(r: Reservation, task: QueuedTask, byPush: boolean): void {
     const key = offerKey(r.taskId, r.agentId);
     const timer = setTimeout(() => {
       this.#offerTimers.delete(key);
-      this.#background(this.#exclusive([task.queueId, ...this.#queuesOf(r.agentId)], () => this.#offerTimedOut(r, task.queueId)));
+      this.#background(this.#exclusive([task.queueId, ...this.#queuesOf(r.agentId)], () => this.#offerTimedOut(r, task.queueId, byPush)));
     }, Math.max(0, r.expiresAt - this.#now()));
     this.#offerTimers.set(key, timer);
-    this.safeEmit('offer', r.agentId, toTicket(task), r.expiresAt);
+    this.safeEmit('offer', r.agentId, toTicket(task), r.expiresAt, byPush);
     this.safeEmit('presence', r.agentId);
   }
 
-  async #offerTimedOut(r: Reservation, queueId: string): Promise<void> {
+  async #offerTimedOut(r: Reservation, queueId: string, byPush: boolean): Promise<void> {
     if (!(await this.#store.cancel(r.taskId, r.agentId))) return;
     this.#memoryOf(r.taskId).timedOutBy.add(r.agentId);
     this.safeEmit('offer:revoked', r.agentId, r.taskId, 'timeout');
     const local = this.#agents.get(r.agentId);
-    if (local && ++local.missedOffers >= this.#opts.maxMissedOffers) {
+    const queues = [queueId];
+    // A closed phone must not hold customers up offer after offer: one miss and it is not ready.
+    const away = byPush ? await this.#noLongerReachable(r.agentId, MISSED_BY_PUSH_REASON) : null;
+    if (away) {
+      if (local) local.missedOffers = 0;
+      queues.push(...away);
+    } else if (local && ++local.missedOffers >= this.#opts.maxMissedOffers) {
       const missed = local.missedOffers;
       local.missedOffers = 0;
       await this.#store.setPresence(r.agentId, 'not_ready', `missed ${missed} offers`, this.#now());
+      // Not ready means no offers: any others it still holds (ring-all, several chats) go on now.
+      queues.push(...(await this.#withdrawOffers(r.agentId, 'not_ready')));
     }
     this.safeEmit('presence', r.agentId);
     // The agent's freed slot goes to the oldest task it can take, not straight back to this one.
-    await this.#passQueues([queueId, ...this.#queuesOf(r.agentId)]);
+    await this.#serveFreed([r.agentId], queues);
+  }
+
+  /** Cancels every offer the agent holds; returns the queues of the tasks that are waiting again. */
+  async #withdrawOffers(agentId: string, reason: OfferRevokeReason): Promise<string[]> {
+    const queues: string[] = [];
+    for (const r of await this.#store.reservationsOfAgent(agentId)) {
+      if (await this.#store.cancel(r.taskId, agentId)) {
+        this.#offerEnded(r, reason);
+        const task = await this.#store.getTask(r.taskId);
+        if (task) queues.push(task.queueId);
+      }
+    }
+    return queues;
   }
 
   /** Bookkeeping for an offer the store no longer holds. */

@@ -287,6 +287,11 @@ export class QueueMetrics {
     };
   }
 
+  /** Contacts waiting now (live().waiting without the scan). */
+  get waitingCount(): number {
+    return this.#waiting.size;
+  }
+
   /** Whether the task is counted as waiting here. */
   isWaiting(taskId: string): boolean {
     return this.#waiting.has(taskId);

@@ -13,6 +13,7 @@ import type { QueueMetricsSnapshot, QueueMetricsView } from '../protocol/http.js
 import type { OfferRevokeReason, RoutingEngine, RoutingEvents, TaskTicket } from './engine.js';
 import { DEFAULT_QUEUE_METRICS_OPTIONS, QueueMetrics, type IntervalSnapshot, type QueueMetricsOptions } from './queue-metrics.js';
 import { ExpectedWait, type ExpectedWaitOptions } from './expected-wait.js';
+import { WaitingHistory, type WaitingSample } from './waiting-history.js';
 
 /** What the monitor needs of an emitter: subscribing and unsubscribing. */
 export interface EventSource<E extends EventMap> {
@@ -30,11 +31,16 @@ export interface AgentWorkState {
   queues: string[];
 }
 
+/** An agent's state as its app shows it (and a wallboard counts it). */
+export type ShownAgentState = 'ready' | 'busy' | 'wrapup' | 'not_ready' | 'logged_off';
+
 export interface QueueMonitorDeps {
   chat: EventSource<ChatObserverEvents>;
   routing: EventSource<RoutingEvents>;
   /** The agent's state now; null when logged off. */
   agentState(agentId: string): Promise<AgentWorkState | null>;
+  /** The state the agent's app shows (wrap-up needs the tasks). Default: derived from agentState, without wrap-up. */
+  shownState?(agentId: string): Promise<ShownAgentState>;
   /** A queue's waiting tasks in service order, from the shared queue store. */
   waitingOrder(queueId: string, limit: number): Promise<Array<Pick<TaskTicket, 'id' | 'enqueuedAt'>>>;
   /** Every queue's id, in display order. */
@@ -89,6 +95,10 @@ interface AgentTrack {
   since: number;
   queues: string[];
   capacity: number;
+  /** For the wallboard's agents by state. */
+  shown: ShownAgentState;
+  /** The queues served when last logged in (kept while logged off). */
+  lastQueues: string[];
 }
 
 /** One state lookup per agent at a time; events meanwhile are folded into one more lookup. */
@@ -105,10 +115,13 @@ export class QueueMonitor {
   readonly #metricsOpts: QueueMetricsOptions;
   readonly #queues = new Map<string, QueueState>();
   readonly #ew: ExpectedWait;
+  /** Waiting over the last half hour per queue, for a wallboard that just opened. */
+  readonly #history = new WaitingHistory();
   readonly #agents = new Map<string, AgentTrack>();
   readonly #lookups = new Map<string, AgentLookup>();
   readonly #offers = new Map<string, { queueId: string; expiresAt: number }>();
-  readonly #leftAt = new Map<string, number>();
+  /** Tasks that left lately: when this monitor saw it (its clock) and when it happened (the event's time). */
+  readonly #leftAt = new Map<string, { seenAt: number; eventAt: number }>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #changes = new TypedEmitter<{ change: [queueId: string] }>();
   readonly #unsubscribe: Array<() => void> = [];
@@ -130,6 +143,9 @@ export class QueueMonitor {
     this.#listen(chat, 'task:answered', (e) => this.#answered(e));
     this.#listen(chat, 'task:abandoned', (e) => this.#left('abandoned', e));
     this.#listen(chat, 'task:completed', (e) => this.#completed(e));
+    // Wrap-up starts and ends without a routing event of its own: look the agent up again.
+    this.#listen(chat, 'task:ended', (e) => this.#presence(e.agentId));
+    this.#listen(chat, 'task:completed', (e) => this.#presence(e.agentId));
     this.#listen(routing, 'offer', (agentId, ticket, expiresAt) => this.#offer(agentId, ticket, expiresAt));
     this.#listen(routing, 'offer:revoked', (agentId, taskId, reason) => this.#revoked(agentId, taskId, reason));
     this.#listen(routing, 'presence', (agentId) => this.#presence(agentId));
@@ -178,6 +194,7 @@ export class QueueMonitor {
       waitingOverThreshold: l.waitingOverThreshold,
       servingAgents: this.#servingSlots(queueId),
       expectedWaitMs: this.expectedWaitMs(queueId, l.waiting + 1),
+      agents: this.#agentsByState(queueId),
     };
   }
 
@@ -209,6 +226,15 @@ export class QueueMonitor {
     return { at: now, queues };
   }
 
+  /** How many waited over the last half hour, per queue (peaks per 15 s; see waiting-history.ts). */
+  waitingHistory(): { at: number; bucketMs: number; windowMs: number; queues: Record<string, WaitingSample[]> } {
+    const now = this.#opts.now();
+    const queues: Record<string, WaitingSample[]> = {};
+    for (const id of this.#queues.keys()) queues[id] = this.#history.samples(id, now);
+    const { bucketMs, windowMs } = this.#history.options;
+    return { at: now, bucketMs, windowMs, queues };
+  }
+
   /** Expected wait of the customer at `position` (1-based), ms; null when unknown. */
   expectedWaitMs(queueId: string, position: number): number | null {
     if (!Number.isInteger(position) || position < 1) return null;
@@ -228,8 +254,11 @@ export class QueueMonitor {
     await this.syncQueues();
     if (this.#closed) return;
     const now = this.#opts.now();
-    for (const q of this.#queues.values()) q.metrics.prune(now);
-    for (const [id, at] of this.#leftAt) if (now - at > LEFT_MEMORY_MS) this.#leftAt.delete(id);
+    for (const [id, q] of this.#queues) {
+      q.metrics.prune(now);
+      this.#history.record(id, now, q.metrics.waitingCount);
+    }
+    for (const [id, left] of this.#leftAt) if (now - left.seenAt > LEFT_MEMORY_MS) this.#leftAt.delete(id);
     for (const [key, o] of this.#offers) if (now - o.expiresAt > OFFER_GRACE_MS) this.#offers.delete(key);
     await Promise.all([...this.#queues.keys()].map((id) => this.#reconcile(id)));
   }
@@ -258,6 +287,9 @@ export class QueueMonitor {
   }
 
   #queued(taskId: string, queueId: string, at: number): void {
+    // Relayed from another node after the task already left here (pub/sub does not order events of
+    // different nodes): a stale arrival, not a new one.
+    if (at < (this.#leftAt.get(taskId)?.eventAt ?? -Infinity)) return;
     const q = this.#queue(queueId);
     // Put back by a store check first: take it out again so the arrival is counted.
     if (q.restored.delete(taskId)) q.metrics.removed(taskId);
@@ -282,7 +314,7 @@ export class QueueMonitor {
     if (kind === 'answered') q.metrics.answered(e.taskId, e.at);
     else q.metrics.abandoned(e.taskId, e.at);
     this.#forgetWaiting(q, e.taskId);
-    this.#leftAt.set(e.taskId, this.#opts.now());
+    this.#leftAt.set(e.taskId, { seenAt: this.#opts.now(), eventAt: e.at });
     this.#changed(e.queueId);
     return q;
   }
@@ -328,7 +360,9 @@ export class QueueMonitor {
           while (lookup.nextAt !== null && !this.#closed) {
             const when = lookup.nextAt;
             lookup.nextAt = null;
-            this.#applyAgent(agentId, await this.#deps.agentState(agentId), when);
+            const state = await this.#deps.agentState(agentId);
+            const shown = state && this.#deps.shownState ? await this.#deps.shownState(agentId) : undefined;
+            this.#applyAgent(agentId, state, when, shown);
           }
         } catch (err) {
           if (!this.#closed) this.#opts.logger?.warn('reading agent state for queue metrics failed', { agentId, err });
@@ -339,11 +373,11 @@ export class QueueMonitor {
     );
   }
 
-  #applyAgent(agentId: string, s: AgentWorkState | null, at: number): void {
+  #applyAgent(agentId: string, s: AgentWorkState | null, at: number, shown?: ShownAgentState): void {
     if (this.#closed) return;
     let track = this.#agents.get(agentId);
     if (!track) {
-      track = { presence: null, state: null, since: at, queues: [], capacity: 0 };
+      track = { presence: null, state: null, since: at, queues: [], capacity: 0, shown: 'logged_off', lastQueues: [] };
       this.#agents.set(agentId, track);
     }
     const when = Math.max(at, track.since);
@@ -354,7 +388,9 @@ export class QueueMonitor {
     track.since = when;
     track.queues = s?.queues ?? [];
     track.capacity = s?.capacity ?? 0;
-    for (const id of new Set([...before, ...track.queues])) this.#changed(id);
+    track.shown = !s ? 'logged_off' : shown && shown !== 'logged_off' ? shown : s.presence === 'not_ready' ? 'not_ready' : s.activeTasks >= s.capacity ? 'busy' : 'ready';
+    if (s) track.lastQueues = s.queues;
+    for (const id of new Set([...before, ...track.queues, ...track.lastQueues])) this.#changed(id);
   }
 
   /** Books the agent's current span up to `to` in every queue it serves. */
@@ -370,6 +406,20 @@ export class QueueMonitor {
       this.#closeSpan(agentId, track, now);
       track.since = now;
     }
+  }
+
+  /** Agents of the queue by the state their app shows; logged off: those who served it when last in. */
+  #agentsByState(queueId: string): QueueMetricsView['live']['agents'] {
+    const n = { ready: 0, busy: 0, wrapup: 0, notReady: 0, loggedOff: 0 };
+    for (const t of this.#agents.values()) {
+      if (!t.lastQueues.includes(queueId)) continue;
+      if (t.shown === 'ready') n.ready++;
+      else if (t.shown === 'busy') n.busy++;
+      else if (t.shown === 'wrapup') n.wrapup++;
+      else if (t.shown === 'not_ready') n.notReady++;
+      else n.loggedOff++;
+    }
+    return n;
   }
 
   /** Task slots of ready agents serving the queue (the EWT formula's servingAgents). */
@@ -402,7 +452,7 @@ export class QueueMonitor {
           q.missingSince.delete(t.id);
           if (q.metrics.isWaiting(t.id)) continue;
           // Left while the read was under way: the read may predate the leave.
-          if ((this.#leftAt.get(t.id) ?? -Infinity) >= startedAt) continue;
+          if ((this.#leftAt.get(t.id)?.seenAt ?? -Infinity) >= startedAt) continue;
           q.metrics.restoreWaiting(t.id, t.enqueuedAt);
           q.waiting.set(t.id, now);
           q.restored.add(t.id);
@@ -455,6 +505,8 @@ export class QueueMonitor {
   }
 
   #changed(queueId: string): void {
+    const q = this.#queues.get(queueId);
+    if (q) this.#history.record(queueId, this.#opts.now(), q.metrics.waitingCount);
     this.#changes.safeEmit('change', queueId);
   }
 

@@ -157,7 +157,7 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   readonly #log: Logger;
   readonly #stack: SipStack;
   readonly #uac: UacContext;
-  readonly #trunks: TrunkTable;
+  #trunks: TrunkTable;
   readonly #limiter = new TrunkLimiter();
   readonly #digest = new DigestAuthenticator();
   readonly #host: string;
@@ -168,6 +168,8 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   readonly #byBranch = new Map<string, Entry>();
   readonly #registrations = new Map<string, TrunkRegistration>();
   readonly #keepAlives = new Map<string, TrunkKeepAlive>();
+  /** Registrations of trunks removed or changed, still sending their Expires: 0. */
+  readonly #unregistering = new Set<Promise<void>>();
   readonly #relayPorts: RtpPortRange;
   /** The relay sockets' address for the media server, and the one phones are told (c=). */
   readonly #relayAddress: string;
@@ -201,7 +203,7 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
     };
     this.#stack = create(stackOptions, (rq, remote) => this.#onRequest(rq, remote));
     this.#uac = { stack: this.#stack, logger: this.#log, pinRoute: (hop) => this.#pinRoute(hop) };
-    this.#startTrunkMonitors();
+    for (const t of this.#trunks.trunks) this.#startMonitors(t);
   }
 
   /** Calls answered and not ended. */
@@ -224,6 +226,25 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
   /** Per trunk: calls up, registration and reachability (for an admin view). */
   trunkStatus(): TrunkStatus[] {
     return this.#trunks.trunks.map((t) => this.#statusOf(t.id));
+  }
+
+  /**
+   * Replaces the trunks while running (an admin changed them): new INVITEs are classified against the
+   * new set at once, so a removed trunk's source gets 403 while its calls in progress go on to their
+   * end. A trunk whose registration or keep-alive settings changed (or that is gone) unregisters and
+   * stops pinging; new and changed ones start. Throws TypeError (and changes nothing) on a bad set.
+   */
+  setTrunks(trunks: TrunkConfig[]): void {
+    if (this.#closed) throw new TypeError('the SIP bridge is closed');
+    const next = new TrunkTable(trunks);
+    const before = this.#trunks;
+    this.#trunks = next;
+    for (const old of before.trunks) {
+      const now = next.get(old.id);
+      if (!now || monitorSettings(now) !== monitorSettings(old)) this.#stopMonitors(old.id);
+    }
+    for (const t of next.trunks) if (!this.#registrations.has(t.id) && !this.#keepAlives.has(t.id)) this.#startMonitors(t);
+    this.#log.info('SIP: trunks changed', { trunks: next.trunks.map((t) => t.id) });
   }
 
   /**
@@ -325,6 +346,7 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
     await Promise.all([
       ...entries.map((e) => this.#finish(e, 'shutdown', { status: 503, reason: 'Service Unavailable' })),
       ...[...this.#registrations.values()].map((r) => r.close()),
+      ...this.#unregistering,
     ]);
     // Give the BYEs a moment on the wire before the socket closes.
     if (entries.length) await new Promise((r) => setTimeout(r, 100));
@@ -548,37 +570,53 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
 
   // ---- trunks ----------------------------------------------------------------------------------------
 
-  #startTrunkMonitors(): void {
-    for (const t of this.#trunks.trunks) {
-      if (t.register) {
-        const registration = new TrunkRegistration({
-          trunkId: t.id,
-          config: t.register,
-          uac: this.#uac,
-          contactHostPort: `${this.#host}:${this.#opts.listen.port}`,
-          onChange: (s) => {
-            this.#log.info('SIP: trunk registration', { trunk: t.id, state: s.state, reason: s.reason });
-            this.safeEmit('trunk:status', this.#statusOf(t.id));
-          },
-        });
-        this.#registrations.set(t.id, registration);
-        registration.start();
-      }
-      if (t.keepAlive) {
-        const keepAlive = new TrunkKeepAlive({
-          config: t.keepAlive,
-          fallbackTarget: outboundTarget(t),
-          uac: this.#uac,
-          from: this.#contact,
-          ...(t.register ? { digest: new DigestClient(t.register) } : {}),
-          onChange: (s) => {
-            this.#log.info('SIP: trunk reachability', { trunk: t.id, state: s.state, lastStatus: s.lastStatus });
-            this.safeEmit('trunk:status', this.#statusOf(t.id));
-          },
-        });
-        this.#keepAlives.set(t.id, keepAlive);
-        keepAlive.start();
-      }
+  #startMonitors(t: TrunkConfig): void {
+    if (t.register) {
+      const registration = new TrunkRegistration({
+        trunkId: t.id,
+        config: t.register,
+        uac: this.#uac,
+        contactHostPort: `${this.#host}:${this.#opts.listen.port}`,
+        onChange: (s) => {
+          // A registration replaced by a trunk change may still report while it unregisters.
+          if (this.#registrations.get(t.id) !== registration) return;
+          this.#log.info('SIP: trunk registration', { trunk: t.id, state: s.state, reason: s.reason });
+          this.safeEmit('trunk:status', this.#statusOf(t.id));
+        },
+      });
+      this.#registrations.set(t.id, registration);
+      registration.start();
+    }
+    if (t.keepAlive) {
+      const keepAlive = new TrunkKeepAlive({
+        config: t.keepAlive,
+        fallbackTarget: outboundTarget(t),
+        uac: this.#uac,
+        from: this.#contact,
+        ...(t.register ? { digest: new DigestClient(t.register) } : {}),
+        onChange: (s) => {
+          if (this.#keepAlives.get(t.id) !== keepAlive) return;
+          this.#log.info('SIP: trunk reachability', { trunk: t.id, state: s.state, lastStatus: s.lastStatus });
+          this.safeEmit('trunk:status', this.#statusOf(t.id));
+        },
+      });
+      this.#keepAlives.set(t.id, keepAlive);
+      keepAlive.start();
+    }
+  }
+
+  /** Stops a trunk's pings and unregisters it (in the background: Expires 0, at most 2 s). */
+  #stopMonitors(trunkId: string): void {
+    this.#keepAlives.get(trunkId)?.close();
+    this.#keepAlives.delete(trunkId);
+    const registration = this.#registrations.get(trunkId);
+    this.#registrations.delete(trunkId);
+    if (registration) {
+      const done: Promise<void> = registration
+        .close()
+        .catch((err: unknown) => void this.#log.warn('SIP: unregistering a trunk failed', { trunk: trunkId, err }))
+        .finally(() => this.#unregistering.delete(done));
+      this.#unregistering.add(done);
     }
   }
 
@@ -677,6 +715,11 @@ export class SipBridge extends TypedEmitter<SipBridgeEvents> {
       this.#log.warn('SIP: sending a response failed', { status, err });
     }
   }
+}
+
+/** What a trunk's registration and keep-alive depend on: when it changes, they restart. */
+function monitorSettings(t: TrunkConfig): string {
+  return JSON.stringify({ register: t.register ?? null, keepAlive: t.keepAlive ?? null, target: t.target ?? null });
 }
 
 /** Read afresh after an await (TypeScript keeps the narrowing from before it). */

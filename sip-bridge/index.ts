@@ -9,3 +9,4 @@ export type { RegistrationStatus } from './registration.js';
 export type { ReachabilityStatus } from './keepalive.js';
 export type { TrunkConfig, TrunkRegistrationConfig, TrunkKeepAliveConfig } from './trunks.js';
 export { validateTrunks } from './trunks.js';
+export type { ListedTrunk, TrunkEntry } from './trunk-directory.js';

@@ -2,7 +2,9 @@
 // (concurrent calls, call set-ups per second), and for the outbound side where our requests go
 // (registrar, keep-alive target, calls we place). Pure logic, no sockets: the bridge asks
 // `TrunkTable.classify()` for each new INVITE and `TrunkLimiter` for admission.
+/// <reference path="./sip.d.ts" />
 import net from 'node:net';
+import { parseUri, type SipUri } from 'sip';
 import { sipUri } from './uac.js';
 
 /** Outbound registration of our Contact at the provider (RFC 3261 §10). */
@@ -63,11 +65,8 @@ export function validateTrunks(trunks: TrunkConfig[]): void {
       throw new TypeError(`SIP trunk ${t.id} has no allow list, no credentials and no outbound target: it would accept anyone`);
     }
     const uri = (what: string, v: string): void => {
-      try {
-        sipUri(v);
-      } catch {
-        throw new TypeError(`SIP trunk ${t.id}: ${what} is not a SIP URI or host:port: ${v}`);
-      }
+      const problem = hopProblem(v);
+      if (problem) throw new TypeError(`SIP trunk ${t.id}: ${what} ${problem}: ${v}`);
     };
     if (t.rtpRelay !== undefined && typeof t.rtpRelay !== 'boolean') throw new TypeError(`SIP trunk ${t.id}: rtpRelay must be true or false`);
     if (t.target !== undefined) uri('target', t.target);
@@ -94,6 +93,27 @@ export function validateTrunks(trunks: TrunkConfig[]): void {
       if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new TypeError(`SIP trunk ${t.id}: ${k} must be a positive number`);
     }
   }
+}
+
+const TRANSPORTS = new Set(['udp', 'tcp', 'tls']);
+
+/** Why `v` is not a usable next hop (SIP URI or host:port, a port 1-65535, transport udp/tcp/tls); null when it is. */
+export function hopProblem(v: string): string | null {
+  if (typeof v !== 'string' || v.length > 300 || /[\s<>"]/.test(v)) return 'is not a SIP URI or host:port';
+  let parsed: SipUri | undefined;
+  try {
+    parsed = parseUri(sipUri(v));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.host) return 'is not a SIP URI or host:port';
+  if (!/^[A-Za-z0-9.-]+$/.test(parsed.host)) return 'has no valid host name or IPv4 address';
+  if (parsed.port !== undefined && parsed.port !== null && !(Number.isInteger(parsed.port) && parsed.port >= 1 && parsed.port <= 65535)) {
+    return 'has a port outside 1-65535';
+  }
+  const transport = parsed.params.transport;
+  if (transport !== undefined && !TRANSPORTS.has(String(transport).toLowerCase())) return 'has a transport other than udp, tcp or tls';
+  return null;
 }
 
 interface Cidr {

@@ -1,6 +1,7 @@
 // A session's media on one Janus node: AudioBridge rooms for the main and coach mixes (created on
-// demand), a VideoRoom for video calls, and one plugin handle per leg, feed and subscription that
-// this process holds. Rooms are named by the session id (string_ids in our Janus config), so any
+// demand), a hold mix where a leg on hold waits (AudioBridge `changeroom`: the same PeerConnection or
+// RTP path, out of the call; Janus 1.1 has no per-participant "deafen"), a VideoRoom for video calls,
+// and one plugin handle per leg, feed and subscription that this process holds. Rooms are named by the session id (string_ids in our Janus config), so any
 // server process can join legs to a room another one created.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +33,7 @@ export interface RoomNodeContext {
 /** Janus error codes we treat as "already so" rather than failures. */
 const AUDIOBRIDGE_NO_SUCH_ROOM = 485;
 const AUDIOBRIDGE_ROOM_EXISTS = 486;
+const AUDIOBRIDGE_NO_SUCH_USER = 492;
 const AUDIOBRIDGE_ID_EXISTS = 491;
 const VIDEOROOM_NO_SUCH_ROOM = 426;
 const VIDEOROOM_ROOM_EXISTS = 427;
@@ -40,9 +42,16 @@ const VIDEOROOM_ID_EXISTS = 436;
 /** Wide-band mixing: Opus browsers sound better than at 8 kHz; Janus resamples phone legs (G.711). */
 const MIX_SAMPLING_RATE = 16_000;
 
+/** The main and coach mixes, and the hold mix (ours only: nobody joins it, a held leg is moved there). */
+type Mix = AudioMix | 'hold';
+
 interface Leg {
   handle: PluginHandle;
   mix: AudioMix;
+  display: string;
+  /** Its own mute state (the agent's mute button), restored when it comes back from hold. */
+  muted: boolean;
+  held: boolean;
 }
 
 export interface JanusRoomOptions {
@@ -60,6 +69,7 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
   readonly #feeds = new Map<string, PluginHandle>();
   readonly #subscriptions = new Map<string, PluginHandle>();
   #coach: Promise<void> | undefined;
+  #hold: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
   /** Creates the rooms on Janus (main mix, and the video room for video calls). */
@@ -111,7 +121,7 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
       await handle.detach();
       throw new JanusPluginError(0, 'AudioBridge joined without an SDP answer');
     }
-    this.#adoptLeg(join.legId, { handle, mix: join.mix });
+    this.#adoptLeg(join.legId, { handle, mix: join.mix, display: join.display, muted: join.muted, held: false });
     return { answerSdp: reply.jsep.sdp };
   }
 
@@ -134,15 +144,41 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
       await handle.detach();
       throw new JanusPluginError(0, 'AudioBridge joined a plain-RTP leg without telling where to send');
     }
-    this.#adoptLeg(join.legId, { handle, mix });
+    this.#adoptLeg(join.legId, { handle, mix, display: join.display, muted: join.muted ?? false, held: false });
     return { legId: join.legId, local: { ip: rtp.ip, port: rtp.port } };
   }
 
   async setMuted(legId: string, muted: boolean): Promise<void> {
     this.#assertLive();
-    const mix = this.#legs.get(legId)?.mix ?? 'main';
+    const leg = this.#legs.get(legId);
+    if (leg) leg.muted = muted;
+    // On hold the leg is muted in the hold mix anyway; its own state applies when it comes back.
+    if (leg?.held) return;
     const control = await this.#ctx.control('janus.plugin.audiobridge');
-    await control.request({ request: muted ? 'mute' : 'unmute', room: this.#mixRoom(mix), id: legId });
+    await control.request({ request: muted ? 'mute' : 'unmute', room: this.#mixRoom(leg?.mix ?? 'main'), id: legId });
+  }
+
+  async setHeld(legId: string, held: boolean): Promise<void> {
+    this.#assertLive();
+    const leg = this.#legs.get(legId);
+    if (!leg) {
+      // changeroom is a request on the participant's own handle, which another process holds.
+      const control = await this.#ctx.control('janus.plugin.audiobridge');
+      // Not in the call (yet): nothing to hold; a leg that joins later is held by its owner.
+      await control.request({ request: held ? 'mute' : 'unmute', room: this.#mixRoom('main'), id: legId }).catch(alreadyOk(AUDIOBRIDGE_NO_SUCH_USER));
+      return;
+    }
+    if (leg.mix !== 'main') throw new TypeError(`only a leg of the main mix is put on hold, not ${legId}`);
+    if (leg.held === held) return;
+    if (held) await this.#ensureHoldMix();
+    await leg.handle.request({
+      request: 'changeroom',
+      room: this.#mixRoom(held ? 'hold' : 'main'),
+      id: legId,
+      display: leg.display,
+      muted: held || leg.muted,
+    });
+    leg.held = held;
   }
 
   async leave(legId: string): Promise<void> {
@@ -154,7 +190,7 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     }
     // Held by another server process (or already gone): remove it on Janus itself.
     const control = await this.#ctx.control('janus.plugin.audiobridge').catch(() => undefined);
-    for (const mix of ['main', 'coach'] as const) {
+    for (const mix of ['main', 'coach', 'hold'] as const) {
       await control?.request({ request: 'kick', room: this.#mixRoom(mix), id: legId }).catch(() => undefined);
     }
   }
@@ -292,6 +328,7 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
       await Promise.all([
         this.#destroyRoom('janus.plugin.audiobridge', this.#mixRoom('main'), AUDIOBRIDGE_NO_SUCH_ROOM),
         this.#destroyRoom('janus.plugin.audiobridge', this.#mixRoom('coach'), AUDIOBRIDGE_NO_SUCH_ROOM),
+        this.#destroyRoom('janus.plugin.audiobridge', this.#mixRoom('hold'), AUDIOBRIDGE_NO_SUCH_ROOM),
         this.video ? this.#destroyRoom('janus.plugin.videoroom', this.sessionId, VIDEOROOM_NO_SUCH_ROOM) : undefined,
       ]);
       this.#ctx.forget(this.sessionId);
@@ -306,15 +343,15 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     if (this.destroyed) throw new TypeError(`media session ${this.sessionId} has ended`);
   }
 
-  #mixRoom(mix: AudioMix): string {
-    return mix === 'main' ? this.sessionId : `${this.sessionId}-coach`;
+  #mixRoom(mix: Mix): string {
+    return mix === 'main' ? this.sessionId : `${this.sessionId}-${mix}`;
   }
 
   #mixFileName(): string {
     return `${this.sessionId}-mix.wav`;
   }
 
-  async #createMix(mix: AudioMix): Promise<void> {
+  async #createMix(mix: Mix): Promise<void> {
     const control = await this.#ctx.control('janus.plugin.audiobridge');
     const body: Record<string, unknown> = {
       request: 'create',
@@ -339,6 +376,14 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
       throw err;
     });
     return this.#coach;
+  }
+
+  #ensureHoldMix(): Promise<void> {
+    this.#hold ??= this.#createMix('hold').catch((err: unknown) => {
+      this.#hold = undefined;
+      throw err;
+    });
+    return this.#hold;
   }
 
   async #createVideoRoom(): Promise<void> {

@@ -13,6 +13,9 @@ import {
   type ReserveOptions,
   type ReserveResult,
   type StoredPresence,
+  type WaitingTask,
+  type ConditionalRelease,
+  type EnqueueAndReserveResult,
 } from './queue-store.js';
 import {
   checkAgent,
@@ -225,6 +228,23 @@ export class MemoryQueueStore implements QueueStore {
     return copyAgent(agent);
   }
 
+  async releaseSlotIfNoneWaiting(agentId: string, channel: Channel, now: number, depth: number): Promise<ConditionalRelease> {
+    checkId('agentId', agentId);
+    checkChannel(channel);
+    checkTime('now', now);
+    checkLimit(depth);
+    const agent = this.#agents.get(agentId);
+    if (!agent) return { released: true, agent: null };
+    for (const queueId of agent.queues) {
+      const heads = this.#waiting.get(queueId)?.items.slice(0, depth) ?? [];
+      // A full window may hide an unoffered task behind it: assume it does.
+      if (heads.length === depth || heads.some((t) => this.#tasks.get(t.taskId)!.reservations.size === 0)) {
+        return { released: false };
+      }
+    }
+    return { released: true, agent: await this.releaseSlot(agentId, channel, now) };
+  }
+
   async holdSlot(agentId: string, channel: Channel): Promise<AgentAvailability | null> {
     checkId('agentId', agentId);
     checkChannel(channel);
@@ -250,12 +270,30 @@ export class MemoryQueueStore implements QueueStore {
   // ---- tasks -------------------------------------------------------------------------------
 
   async enqueue(input: QueuedTask): Promise<void> {
+    this.#enqueueNow(checkTask(input));
+  }
+
+  async enqueueAndReserve(input: QueuedTask, expiresAt: number, opts: ReserveOptions & { limit: number }): Promise<EnqueueAndReserveResult> {
     const task = checkTask(input);
-    if (this.#tasks.has(task.taskId)) return;
+    checkTime('expiresAt', expiresAt);
+    if (checkLimit(opts.limit) === 0) throw new RangeError('limit must be at least 1');
+    if (!this.#enqueueNow(task)) return { outcome: 'not_reserved' };
+    const free = this.#available.get(availKey(task.queueId, task.channel))?.items.slice(0, opts.limit) ?? [];
+    for (const { agentId } of free) {
+      const result = this.#reserveNow(task.taskId, agentId, expiresAt, opts);
+      if (result.ok) return { outcome: 'reserved', reservation: result.reservation, agentReason: this.#agents.get(agentId)!.reason };
+    }
+    return { outcome: free.length === 0 ? 'nobody_free' : 'not_reserved' };
+  }
+
+  /** False when the task was already waiting (enqueue is idempotent). */
+  #enqueueNow(task: QueuedTask): boolean {
+    if (this.#tasks.has(task.taskId)) return false;
     this.#tasks.set(task.taskId, { task, reservations: new Map() });
     let list = this.#waiting.get(task.queueId);
     if (!list) this.#waiting.set(task.queueId, (list = new SortedList(byService)));
     list.insert(task);
+    return true;
   }
 
   async removeTask(taskId: string): Promise<{ removed: boolean; cancelled: Reservation[] }> {
@@ -285,10 +323,10 @@ export class MemoryQueueStore implements QueueStore {
     return record ? { ...record.task } : null;
   }
 
-  async waiting(queueId: string, limit: number): Promise<QueuedTask[]> {
+  async waiting(queueId: string, limit: number): Promise<WaitingTask[]> {
     checkId('queueId', queueId);
     checkLimit(limit);
-    return (this.#waiting.get(queueId)?.items.slice(0, limit) ?? []).map((t) => ({ ...t }));
+    return (this.#waiting.get(queueId)?.items.slice(0, limit) ?? []).map((t) => ({ ...t, reserved: this.#tasks.get(t.taskId)!.reservations.size > 0 }));
   }
 
   async position(taskId: string): Promise<number | null> {
@@ -309,6 +347,10 @@ export class MemoryQueueStore implements QueueStore {
     checkId('taskId', taskId);
     checkId('agentId', agentId);
     checkTime('expiresAt', expiresAt);
+    return this.#reserveNow(taskId, agentId, expiresAt, opts);
+  }
+
+  #reserveNow(taskId: string, agentId: string, expiresAt: number, opts: ReserveOptions): ReserveResult {
     const shared = opts.shared === true;
     const record = this.#tasks.get(taskId);
     if (!record) return { ok: false, reason: 'task_not_waiting' };

@@ -53,6 +53,23 @@ export interface QueuedTask {
   enqueuedAt: number;
 }
 
+/** A waiting task as a queue lists it: with whether an offer of it stands (passes skip those). */
+export interface WaitingTask extends QueuedTask {
+  reserved: boolean;
+}
+
+/**
+ * What enqueueAndReserve did: reserved the first free agent; found nobody free (the task waits); or
+ * changed nothing further because the task already waited or no listed agent passed the reserve
+ * checks (the caller then matches it the usual way).
+ */
+export type EnqueueAndReserveResult =
+  | { outcome: 'reserved'; reservation: Reservation; agentReason: string | null }
+  | { outcome: 'nobody_free' }
+  | { outcome: 'not_reserved' };
+
+export type ConditionalRelease = { released: true; agent: AgentAvailability | null } | { released: false };
+
 export interface Reservation {
   taskId: string;
   agentId: string;
@@ -76,6 +93,14 @@ export interface QueueStore {
   availableAgents(queueId: string, channel: Channel, limit: number): Promise<AgentAvailability[]>;
   /** Frees one slot (a task ended or its wrap-up finished); sets idleSince when the agent is empty. */
   releaseSlot(agentId: string, channel: Channel, now: number): Promise<AgentAvailability | null>;
+  /**
+   * Frees one slot only when none of the agent's queues has a task waiting without an offer (a queue
+   * with `depth` or more waiting counts as having one: only that many are looked at); otherwise
+   * changes nothing and answers released: false, and the
+   * caller frees the slot under its queue locks, so that it goes to the oldest of those tasks and not
+   * to whichever matching step runs next. Lets the common case (nobody waiting) skip the locks.
+   */
+  releaseSlotIfNoneWaiting(agentId: string, channel: Channel, now: number, depth: number): Promise<ConditionalRelease>;
   /** Adds a held task without an offer (restored after a restart). */
   holdSlot(agentId: string, channel: Channel): Promise<AgentAvailability | null>;
   removeAgent(agentId: string): Promise<void>;
@@ -83,12 +108,18 @@ export interface QueueStore {
   // ---- tasks -------------------------------------------------------------------------------
   /** Idempotent: enqueuing a task already waiting changes nothing. */
   enqueue(task: QueuedTask): Promise<void>;
+  /**
+   * An arrival's common case in one atomic step: enqueues the task and reserves the first agent of
+   * its queue, in the store's longest-idle order among the first `limit`, who passes reserve()'s
+   * checks. Only for tasks whose choice of agent is the store's own order (the engine decides).
+   */
+  enqueueAndReserve(task: QueuedTask, expiresAt: number, opts: ReserveOptions & { limit: number }): Promise<EnqueueAndReserveResult>;
   /** Takes a waiting task out (abandoned, answered elsewhere); cancels its reservations. */
   removeTask(taskId: string): Promise<{ removed: boolean; cancelled: Reservation[] }>;
   setPriority(taskId: string, priority: number): Promise<boolean>;
   getTask(taskId: string): Promise<QueuedTask | null>;
   /** Waiting tasks of a queue in service order: priority descending, then enqueuedAt ascending. */
-  waiting(queueId: string, limit: number): Promise<QueuedTask[]>;
+  waiting(queueId: string, limit: number): Promise<WaitingTask[]>;
   /** 1-based place in its queue's service order, or null when not waiting. */
   position(taskId: string): Promise<number | null>;
   waitingCount(queueId: string): Promise<number>;

@@ -26,6 +26,9 @@ import {
   type ReserveOptions,
   type ReserveResult,
   type StoredPresence,
+  type WaitingTask,
+  type ConditionalRelease,
+  type EnqueueAndReserveResult,
 } from './queue-store.js';
 import {
   checkAgent,
@@ -122,6 +125,17 @@ local function changeAgent(key, aid, old, fn)
   syncAvail(aid, old, readAgent(key))
 end
 
+-- Frees one slot on ch; an agent left with nothing becomes idle from now. Releasing a slot that is not
+-- held is a no-op: load never goes negative.
+local function releaseOne(key, aid, old, ch, now)
+  if (old.load[ch] or 0) > 0 then
+    changeAgent(key, aid, old, function()
+      addLoad(key, ch, -1)
+      if totalLoad(old) == 1 then redis.call('HSET', key, 'i', now) end
+    end)
+  end
+end
+
 local function resChannel(val) return string.match(val, '^[^|]*|([^|]*)|') end
 
 -- Removes one reservation from every index; freeSlot gives the agent its slot back (idleSince stays:
@@ -137,6 +151,30 @@ local function dropReservation(tid, aid, ch, freeSlot)
     local old = readAgent(akey)
     if old and (old.load[ch] or 0) > 0 then changeAgent(akey, aid, old, function() addLoad(akey, ch, -1) end) end
   end
+end
+
+-- reserve()'s checks and writes for a waiting task of channel ch (mode: its 'x' field, or nil);
+-- returns true, or false and the reason.
+local function tryReserve(tid, ch, mode, aid, expiresAt, shared, chatsDuringCalls)
+  local trkey, akey = P .. 'tr:' .. tid, P .. 'a:' .. aid
+  if redis.call('HEXISTS', trkey, aid) == 1 then return false, 'task_reserved' end
+  -- Exclusive offers exclude everyone; shared (ring-all) offers only exclude exclusive ones.
+  if mode and (not shared or mode == 'x') then return false, 'task_reserved' end
+  local a = readAgent(akey)
+  -- Capacity 0 means "never offered this channel": unavailable, not merely full for now.
+  if not a or a.p ~= 'ready' or (a.cap[ch] or 0) == 0 then return false, 'agent_unavailable' end
+  if (a.load[ch] or 0) >= a.cap[ch] then return false, 'agent_full' end
+  -- A call excludes chats (unless the queue allows them during calls).
+  if (ch == 'chat' or ch == 'social') and not chatsDuringCalls and ((a.load['call'] or 0) + (a.load['video'] or 0) + (a.load['callback'] or 0)) > 0 then
+    return false, 'agent_full'
+  end
+  changeAgent(akey, aid, a, function() addLoad(akey, ch, 1) end)
+  local val = expiresAt .. '|' .. ch .. '|' .. (shared and '1' or '0')
+  redis.call('HSET', P .. 't:' .. tid, 'x', shared and 's' or 'x')
+  redis.call('HSET', trkey, aid, val)
+  redis.call('HSET', P .. 'ar:' .. aid, tid, val)
+  redis.call('ZADD', P .. 'exp', expiresAt, tid .. '\\0' .. aid)
+  return true, a.r
 end
 
 -- Cancels every reservation of a task; returns {agentId, value, ...}.
@@ -192,17 +230,29 @@ return redis.call('HGETALL', key)`,
   mccsQsReleaseSlot: {
     keys: 1,
     lua: `
-local key, aid, ch = KEYS[1], ARGV[2], ARGV[3]
+local key, aid = KEYS[1], ARGV[2]
 local old = readAgent(key)
 if not old then return false end
--- Releasing a slot that is not held is a no-op: load never goes negative.
-if (old.load[ch] or 0) > 0 then
-  changeAgent(key, aid, old, function()
-    addLoad(key, ch, -1)
-    if totalLoad(old) == 1 then redis.call('HSET', key, 'i', ARGV[4]) end
-  end)
-end
+releaseOne(key, aid, old, ARGV[3], ARGV[4])
 return redis.call('HGETALL', key)`,
+  },
+  // KEYS a:{id} | ARGV P, agentId, channel, now, depth — {0} when a task waits unoffered, else {1, agent}
+  mccsQsReleaseSlotIfNoneWaiting: {
+    keys: 1,
+    lua: `
+local key, aid, depth = KEYS[1], ARGV[2], tonumber(ARGV[5])
+local old = readAgent(key)
+if not old then return {1, {}} end
+for _, q in ipairs(old.queues) do
+  local heads = depth > 0 and redis.call('ZRANGE', P .. 'q:' .. q, 0, depth - 1) or {}
+  -- A full window may hide an unoffered task behind it: assume it does.
+  if #heads == depth then return {0} end
+  for _, tid in ipairs(heads) do
+    if redis.call('HEXISTS', P .. 't:' .. tid, 'x') == 0 then return {0} end
+  end
+end
+releaseOne(key, aid, old, ARGV[3], ARGV[4])
+return {1, redis.call('HGETALL', key)}`,
   },
   // KEYS a:{id} | ARGV P, agentId, channel
   mccsQsHoldSlot: {
@@ -262,28 +312,29 @@ return 1`,
   mccsQsReserve: {
     keys: 5,
     lua: `
-local tid, aid, shared = ARGV[2], ARGV[3], ARGV[5] == '1'
 local t = redis.call('HMGET', KEYS[1], 'ch', 'x')
 local ch, mode = t[1], t[2]
 if not ch then return {0, 'task_not_waiting'} end
-if redis.call('HEXISTS', KEYS[2], aid) == 1 then return {0, 'task_reserved'} end
--- Exclusive offers exclude everyone; shared (ring-all) offers only exclude exclusive ones.
-if mode and (not shared or mode == 'x') then return {0, 'task_reserved'} end
-local a = readAgent(KEYS[3])
--- Capacity 0 means "never offered this channel": unavailable, not merely full for now.
-if not a or a.p ~= 'ready' or (a.cap[ch] or 0) == 0 then return {0, 'agent_unavailable'} end
-if (a.load[ch] or 0) >= a.cap[ch] then return {0, 'agent_full'} end
--- A call excludes chats (unless the queue allows them during calls).
-if (ch == 'chat' or ch == 'social') and ARGV[6] ~= '1' and ((a.load['call'] or 0) + (a.load['video'] or 0) + (a.load['callback'] or 0)) > 0 then
-  return {0, 'agent_full'}
-end
-changeAgent(KEYS[3], aid, a, function() addLoad(KEYS[3], ch, 1) end)
-local val = ARGV[4] .. '|' .. ch .. '|' .. ARGV[5]
-redis.call('HSET', KEYS[1], 'x', shared and 's' or 'x')
-redis.call('HSET', KEYS[2], aid, val)
-redis.call('HSET', KEYS[4], tid, val)
-redis.call('ZADD', KEYS[5], ARGV[4], tid .. '\\0' .. aid)
+local ok, reason = tryReserve(ARGV[2], ch, mode, ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6] == '1')
+if not ok then return {0, reason} end
 return {1, ch}`,
+  },
+  // KEYS t:{id}, q:{queue} | ARGV P, taskId, queueId, channel, priority, enqueuedAt, expiresAt, chatsDuringCalls, limit
+  // → {1, agentId, reason or ''} reserved; {0} nobody free; {2} already waiting or nobody passed the checks
+  mccsQsEnqueueAndReserve: {
+    keys: 2,
+    lua: `
+local tid, ch = ARGV[2], ARGV[4]
+if redis.call('EXISTS', KEYS[1]) == 1 then return {2} end
+redis.call('HSET', KEYS[1], 'q', ARGV[3], 'ch', ch, 'p', ARGV[5], 'e', ARGV[6])
+redis.call('ZADD', KEYS[2], num(-tonumber(ARGV[5]) * 1e13 + tonumber(ARGV[6])), tid)
+local free = redis.call('ZRANGE', P .. 'av:' .. ARGV[3] .. ':' .. ch, 0, tonumber(ARGV[9]) - 1)
+for _, aid in ipairs(free) do
+  local ok, reason = tryReserve(tid, ch, nil, aid, ARGV[7], false, ARGV[8] == '1')
+  if ok then return {1, aid, reason or ''} end
+end
+if #free == 0 then return {0} end
+return {2}`,
   },
   // KEYS t:{id}, tr:{id} | ARGV P, taskId, agentId, now
   mccsQsAccept: {
@@ -504,6 +555,23 @@ export class RedisQueueStore implements QueueStore {
     return parseAgent(agentId, pairs(reply));
   }
 
+  async releaseSlotIfNoneWaiting(agentId: string, channel: Channel, now: number, depth: number): Promise<ConditionalRelease> {
+    checkId('agentId', agentId);
+    checkChannel(channel);
+    checkTime('now', now);
+    checkLimit(depth);
+    const [released, fields] = (await this.#redis.mccsQsReleaseSlotIfNoneWaiting(
+      this.#key('a', agentId),
+      this.#prefix,
+      agentId,
+      channel,
+      String(now),
+      String(depth),
+    )) as [number, Reply?];
+    if (released !== 1) return { released: false };
+    return { released: true, agent: parseAgent(agentId, pairs(fields ?? [])) };
+  }
+
   async holdSlot(agentId: string, channel: Channel): Promise<AgentAvailability | null> {
     checkId('agentId', agentId);
     checkChannel(channel);
@@ -518,18 +586,32 @@ export class RedisQueueStore implements QueueStore {
 
   // ---- tasks -------------------------------------------------------------------------------
 
+  /** KEYS t:{id}, q:{queue} and ARGV P, taskId, queueId, channel, priority, enqueuedAt of the enqueue scripts. */
+  #enqueueArgs(t: QueuedTask): string[] {
+    return [this.#key('t', t.taskId), this.#key('q', t.queueId), this.#prefix, t.taskId, t.queueId, t.channel, String(t.priority), String(t.enqueuedAt)];
+  }
+
   async enqueue(input: QueuedTask): Promise<void> {
+    await this.#redis.mccsQsEnqueue(...this.#enqueueArgs(checkTask(input)));
+  }
+
+  async enqueueAndReserve(input: QueuedTask, expiresAt: number, opts: ReserveOptions & { limit: number }): Promise<EnqueueAndReserveResult> {
     const t = checkTask(input);
-    await this.#redis.mccsQsEnqueue(
-      this.#key('t', t.taskId),
-      this.#key('q', t.queueId),
-      this.#prefix,
-      t.taskId,
-      t.queueId,
-      t.channel,
-      String(t.priority),
-      String(t.enqueuedAt),
-    );
+    checkTime('expiresAt', expiresAt);
+    if (checkLimit(opts.limit) === 0) throw new RangeError('limit must be at least 1');
+    const [code, agentId, reason] = (await this.#redis.mccsQsEnqueueAndReserve(
+      ...this.#enqueueArgs(t),
+      String(expiresAt),
+      opts.chatsDuringCalls === true ? '1' : '0',
+      String(opts.limit),
+    )) as [number, string?, string?];
+    if (code === 0) return { outcome: 'nobody_free' };
+    if (code !== 1) return { outcome: 'not_reserved' };
+    return {
+      outcome: 'reserved',
+      reservation: { taskId: t.taskId, agentId: agentId!, channel: t.channel, expiresAt },
+      agentReason: reason === '' || reason === undefined ? null : reason,
+    };
   }
 
   async removeTask(taskId: string): Promise<{ removed: boolean; cancelled: Reservation[] }> {
@@ -549,14 +631,16 @@ export class RedisQueueStore implements QueueStore {
     return parseTask(taskId, Object.entries(await this.#redis.hgetall(this.#key('t', taskId))));
   }
 
-  async waiting(queueId: string, limit: number): Promise<QueuedTask[]> {
+  async waiting(queueId: string, limit: number): Promise<WaitingTask[]> {
     checkId('queueId', queueId);
     if (checkLimit(limit) === 0) return [];
     const reply = (await this.#redis.mccsQsWaiting(this.#key('q', queueId), this.#prefix, String(limit))) as Reply[];
-    const out: QueuedTask[] = [];
+    const out: WaitingTask[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
-      const task = parseTask(reply[i] as string, pairs(reply[i + 1]!));
-      if (task) out.push(task);
+      const fields = pairs(reply[i + 1]!);
+      const task = parseTask(reply[i] as string, fields);
+      // The hash's 'x' field is the reservation mode: present while an offer stands.
+      if (task) out.push({ ...task, reserved: fields.some(([f]) => f === 'x') });
     }
     return out;
   }

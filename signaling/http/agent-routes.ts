@@ -14,11 +14,12 @@ import {
   VerificationBody,
   VerificationEventView,
 } from '../../protocol/http.js';
-import type { AccountRow } from '../../db/entities.js';
+import type { AccountRow, AgentVerification } from '../../db/entities.js';
+import type { AgentStatus } from '../../protocol/events.js';
 import type { AgentDocumentRow, AgentVerificationEventRow } from '../../db/accounts-entities.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { AgentOnboarding } from '../../accounts/agent-onboarding.js';
-import { notReadyReason } from '../../accounts/agent-policy.js';
+import { NOT_READY_REASONS, notReadyReason } from '../../accounts/agent-policy.js';
 import type { TokenService } from '../auth/tokens.js';
 import { requireStaff } from './guards.js';
 
@@ -26,8 +27,12 @@ export interface AgentRouteDeps {
   tokens: TokenService;
   accounts: AccountService;
   onboarding: AgentOnboarding;
-  /** Sets a connected agent not ready (suspension); rejects when the agent is not connected here. */
-  setNotReady: (agentId: string, reason: string) => Promise<unknown>;
+  /** Sets a connected agent not ready (null: without a reason); rejects when the agent is not connected here. */
+  setNotReady: (agentId: string, reason: string | null) => Promise<unknown>;
+  /** The agent's presence as routing sees it. */
+  agentStatus: (agentId: string) => Promise<AgentStatus>;
+  /** Tells the agent's open apps, on whichever node they are connected, that their verification changed. */
+  accountUpdated: (agentId: string, verification: AgentVerification) => void;
   publicRateLimitPerMinute: number;
 }
 
@@ -56,6 +61,18 @@ const AgentIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 3
 
 export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps): void {
   const { onboarding } = deps;
+
+  /**
+   * A connected agent kept not ready for want of verification stays not ready (they choose when to
+   * start) but no longer for that reason: for the one that holds now (hours, do not disturb), or none.
+   * Not connected here: nothing to change (connecting sets the reason afresh).
+   */
+  async function clearVerificationReason(account: AccountRow): Promise<void> {
+    const status = await deps.agentStatus(account.id).catch(() => null);
+    const verificationReasons: Array<string | null> = [NOT_READY_REASONS.pending, NOT_READY_REASONS.rejected, NOT_READY_REASONS.suspended];
+    if (status?.state !== 'not_ready' || !verificationReasons.includes(status.reason)) return;
+    await deps.setNotReady(account.id, notReadyReason(account, Date.now())).catch(() => undefined);
+  }
   const agent = requireStaff(deps.tokens, ['agent']);
   const admin = requireStaff(deps.tokens, ['admin']);
   const security = [{ bearer: [] }];
@@ -173,10 +190,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     },
     async (req) => {
       const { account } = await onboarding.decide(req.params.id, req.body.action, req.body.reason, req.staff!.accountId);
+      // The agent's open apps show the new state at once (banner, Ready), not at their next reload.
+      deps.accountUpdated(account.id, account.verification ?? 'verified');
       if (req.body.action === 'suspend' || req.body.action === 'reject') {
         // Not ready at once (its offers pass on), then every token and live connection goes.
         await deps.setNotReady(account.id, account.verification === 'suspended' ? 'suspended' : 'verification rejected').catch(() => undefined);
         await deps.accounts.revokeSessions(account.id);
+      } else {
+        await clearVerificationReason(account);
       }
       return adminAgentView(account);
     },

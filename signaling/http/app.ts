@@ -24,15 +24,17 @@ import { registerPushRoutes } from './push-routes.js';
 import type { PushService } from '../../push/index.js';
 import type { ChargingDesk } from '../../charging/desk.js';
 import { registerManagerRoutes, type ManagerRouteDeps } from './manager-routes.js';
-import { registerSipRoutes } from './sip-routes.js';
+import { registerSipRoutes, type SipTrunkAdmin } from './sip-routes.js';
 import { registerAgentLocationRoutes } from './agent-location-routes.js';
 import { registerAgentPhoneRoutes } from './agent-phone-routes.js';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.js';
+import { registerCannedRoutes } from './canned-routes.js';
+import type { CannedResponses } from '../../canned/canned-responses.js';
 import type { PasswordResets } from '../../accounts/password-reset.js';
 import { registerContextRoutes } from './context-routes.js';
 import type { CustomerContext } from '../../context/customer-context.js';
+import type { EmailVerifications } from '../../context/email-verification.js';
 import type { AgentPhoneDirectory } from '../../calls/agent-phones.js';
-import type { TrunkStatus } from '../../sip-bridge/index.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { AccountService } from '../../accounts/account-service.js';
@@ -63,18 +65,22 @@ export interface HttpDeps {
   recordings?: RecordingService;
   /** Charging; without it the charging routes are not registered. */
   charging?: ChargingDesk;
-  /** The SIP bridge's trunks (null: no bridge); the bridge starts after the HTTP app is built. */
-  sipTrunks?: () => TrunkStatus[] | null;
+  /** The SIP trunks and their bridge; the SIP service starts after the HTTP app is built. */
+  sipTrunks?: () => SipTrunkAdmin | null;
   /** Customer context and data rights; without it those routes are not registered. */
   context?: CustomerContext;
+  /** Customers confirming their email with a mailed code (with `context`). */
+  emailVerifications?: EmailVerifications;
   /** Agents' own phones ("ring my phone"); without it those routes are not registered. */
   agentPhones?: AgentPhoneDirectory;
   /** Managers' API and its administration; without it those routes are not registered. */
   manager?: Omit<ManagerRouteDeps, 'tokens'>;
   /** Web Push for agents; without it the push routes are not registered. */
   push?: PushService;
+  /** Canned responses for chats (docs/agents.md); without it those routes are not registered. */
+  canned?: CannedResponses;
   /** Agent sign-up, verification and password resets (docs/agents.md); without it those routes are not registered. */
-  agentAccounts?: Pick<AgentRouteDeps, 'onboarding' | 'setNotReady'> & { resets: PasswordResets };
+  agentAccounts?: Pick<AgentRouteDeps, 'onboarding' | 'setNotReady' | 'accountUpdated'> & { resets: PasswordResets };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -143,13 +149,23 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerStaffRoutes(app, deps);
   if (deps.recordings) registerRecordingRoutes(app, { tokens: deps.tokens, recordings: deps.recordings });
   if (deps.manager) registerManagerRoutes(app, { tokens: deps.tokens, ...deps.manager });
-  if (deps.sipTrunks) registerSipRoutes(app, { tokens: deps.tokens, trunkStatus: deps.sipTrunks });
+  if (deps.sipTrunks) registerSipRoutes(app, { tokens: deps.tokens, sip: deps.sipTrunks });
   registerAgentLocationRoutes(app, { tokens: deps.tokens, accounts: deps.accounts });
   if (deps.agentPhones) registerAgentPhoneRoutes(app, { tokens: deps.tokens, phones: deps.agentPhones });
-  if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
+  if (deps.context) registerContextRoutes(app, { tokens: deps.tokens, context: deps.context, emails: deps.emailVerifications, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.charging) registerChargingRoutes(app, { tokens: deps.tokens, desk: deps.charging, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
   if (deps.push) registerPushRoutes(app, { tokens: deps.tokens, push: deps.push, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
-  if (deps.agentAccounts) registerAgentRoutes(app, { tokens: deps.tokens, accounts: deps.accounts, ...deps.agentAccounts, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
+  if (deps.canned) registerCannedRoutes(app, { tokens: deps.tokens, canned: deps.canned, publicRateLimitPerMinute: config.http.publicRateLimitPerMinute });
+  if (deps.agentAccounts) {
+    const { chat } = deps;
+    registerAgentRoutes(app, {
+      tokens: deps.tokens,
+      accounts: deps.accounts,
+      ...deps.agentAccounts,
+      agentStatus: (agentId) => chat.agentStatus(agentId),
+      publicRateLimitPerMinute: config.http.publicRateLimitPerMinute,
+    });
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.http.webRoot && existsSync(config.http.webRoot)) {

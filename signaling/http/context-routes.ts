@@ -3,15 +3,19 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { DomainError } from '../../lib/errors.js';
-import { MergeBody, NoteBody, TagsBody } from '../../protocol/context.js';
+import { EmailCodeBody, EmailVerifyBody, MergeBody, NoteBody, TagsBody, type EmailVerifiedReply } from '../../protocol/context.js';
 import type { CustomerContext, Viewer } from '../../context/customer-context.js';
+import type { EmailVerifications } from '../../context/email-verification.js';
 import type { TokenService } from '../auth/tokens.js';
 import { bearerToken, requireStaff, STAFF_ROLES } from './guards.js';
 
 const TaskParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 const CustomerParam = TaskParam;
 
-export function registerContextRoutes(app: FastifyInstance, deps: { tokens: TokenService; context: CustomerContext; publicRateLimitPerMinute: number }): void {
+export function registerContextRoutes(
+  app: FastifyInstance,
+  deps: { tokens: TokenService; context: CustomerContext; emails?: EmailVerifications; publicRateLimitPerMinute: number },
+): void {
   const { context, tokens } = deps;
   const staff = requireStaff(tokens, STAFF_ROLES);
   const supervisor = requireStaff(tokens, ['supervisor', 'admin']);
@@ -43,17 +47,48 @@ export function registerContextRoutes(app: FastifyInstance, deps: { tokens: Toke
     async (req) => context.export(req.params.id, viewer(req)),
   );
 
-  app.get(
-    '/api/me/export',
-    { config: { rateLimit: { max: deps.publicRateLimitPerMinute, timeWindow: '1 minute' } }, schema: { summary: 'Everything stored about me (visitor token)', tags: ['public'], security } },
-    async (req) => {
-      const token = bearerToken(req.headers.authorization);
-      if (!token) throw new DomainError('UNAUTHENTICATED', 'missing bearer token');
-      const principal = await tokens.verify(token);
-      if (principal.kind !== 'visitor') throw new DomainError('FORBIDDEN', 'visitors only');
-      return context.export(principal.customerId, { id: principal.customerId, role: 'customer' });
-    },
+  /** The customer whose visitor token this is: every /api/me route acts on that profile only. */
+  const visitor = async (req: { headers: { authorization?: string } }): Promise<string> => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'missing bearer token');
+    const principal = await tokens.verify(token);
+    if (principal.kind !== 'visitor') throw new DomainError('FORBIDDEN', 'visitors only');
+    return principal.customerId;
+  };
+  const publicLimit = { rateLimit: { max: deps.publicRateLimitPerMinute, timeWindow: '1 minute' } };
+
+  app.get('/api/me/export', { config: publicLimit, schema: { summary: 'Everything stored about me (visitor token)', tags: ['public'], security } }, async (req) => {
+    const me = await visitor(req);
+    return context.export(me, { id: me, role: 'customer' });
+  });
+
+  app.get('/api/me/conversations', { config: publicLimit, schema: { summary: 'My conversations, newest first (visitor token)', tags: ['public'], security } }, async (req) =>
+    context.ownHistory(await visitor(req)),
   );
+
+  const emails = deps.emails;
+  if (emails) {
+    app.post<{ Body: Static<typeof EmailCodeBody> }>(
+      '/api/me/email',
+      { config: publicLimit, schema: { summary: 'Mail a one-time code to confirm my email (visitor token); it links nothing until confirmed', tags: ['public'], security, body: EmailCodeBody } },
+      async (req, reply) => reply.status(202).send(await emails.request(await visitor(req), req.body.email)),
+    );
+
+    app.post<{ Body: Static<typeof EmailVerifyBody> }>(
+      '/api/me/email/verify',
+      {
+        config: publicLimit,
+        schema: { summary: 'Confirm my email with its code: it becomes an identity of my profile, merged with an older profile that has it', tags: ['public'], security, body: EmailVerifyBody },
+      },
+      async (req): Promise<EmailVerifiedReply> => {
+        const me = await visitor(req);
+        const verified = await emails.verify(me, req.body.email, req.body.code);
+        // Merged into an older profile: the visitor continues as that one.
+        const visitorToken = verified.customerId === me ? null : { ...(await tokens.issueVisitor(verified.customerId)), customerId: verified.customerId };
+        return { ...verified, visitor: visitorToken };
+      },
+    );
+  }
 
   app.delete<{ Params: Static<typeof CustomerParam> }>(
     '/api/admin/customers/:id',

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { QueueView, VisitorTokenBody, VisitorTokenReply } from '../../protocol/http.js';
+import { preferredLanguage } from '../../chat/customer-directory.js';
 import type { HttpDeps } from './app.js';
 
 export function registerPublicRoutes(app: FastifyInstance, deps: HttpDeps): void {
@@ -14,7 +15,8 @@ export function registerPublicRoutes(app: FastifyInstance, deps: HttpDeps): void
       schema: { summary: 'An anonymous visitor token for the customer widget', tags: ['public'], body: VisitorTokenBody, response: { 200: VisitorTokenReply } },
     },
     async (req) => {
-      const customer = await deps.customers.createVisitor(req.body?.displayName);
+      // The browser's preferred language goes to the agent with the customer's tasks (docs/context.md).
+      const customer = await deps.customers.createVisitor(req.body?.displayName, preferredLanguage(req.headers['accept-language']));
       const { token, expiresAt } = await deps.tokens.issueVisitor(customer.id);
       return { token, customerId: customer.id, expiresAt };
     },

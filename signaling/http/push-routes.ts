@@ -1,5 +1,6 @@
-// Web Push for agents (push/, docs/push.md): the VAPID public key browsers subscribe with, and each
-// agent's own subscriptions. Endpoints and keys go in, never out.
+// Web Push for agents (push/, docs/push.md): the VAPID public key browsers subscribe with, each
+// agent's own subscriptions, and whether offers reach the agent when the app is closed. Endpoints and
+// keys go in, never out.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { PushService } from '../../push/index.js';
@@ -24,6 +25,8 @@ const SubscriptionBody = Type.Object(
   { additionalProperties: false },
 );
 const EndpointBody = Type.Object({ endpoint: Endpoint }, { additionalProperties: false });
+const PushSettingsBody = Type.Object({ offersWhenClosed: Type.Boolean() }, { additionalProperties: false });
+const PushSettingsView = Type.Object({ offersWhenClosed: Type.Boolean(), devices: Type.Integer() });
 const SubscriptionView = Type.Object({
   id: Type.String(),
   pushService: Type.String(),
@@ -95,6 +98,39 @@ export function registerPushRoutes(app: FastifyInstance, deps: { tokens: TokenSe
     async (req, reply) => {
       await deps.push.unsubscribe(req.staff!.accountId, req.body.endpoint);
       return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/api/agent/push-settings',
+    {
+      preHandler: staff,
+      schema: {
+        summary: 'Whether offers reach the caller by push when the app is closed, and how many devices take them',
+        tags: ['push'],
+        security: [{ bearer: [] }],
+        response: { 200: PushSettingsView },
+      },
+    },
+    async (req) => deps.push.settings(req.staff!.accountId),
+  );
+
+  app.put<{ Body: Static<typeof PushSettingsBody> }>(
+    '/api/agent/push-settings',
+    {
+      preHandler: staff,
+      schema: {
+        summary: 'Get offers when the app is closed: stay ready, reachable by push, when the app loses its connection (needs a registered device)',
+        tags: ['push'],
+        security: [{ bearer: [] }],
+        body: PushSettingsBody,
+        response: { 200: PushSettingsView },
+      },
+    },
+    async (req) => {
+      const settings = await deps.push.setOffersWhenClosed(req.staff!.accountId, req.body.offersWhenClosed);
+      req.logger.info('push settings changed', { accountId: req.staff!.accountId, offersWhenClosed: settings.offersWhenClosed });
+      return settings;
     },
   );
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
+import { PUSH_REACHABLE_REASON } from '../../routing/engine.js';
 import type { TokenService } from '../auth/tokens.js';
 import { requireStaff, STAFF_ROLES } from './guards.js';
 
@@ -11,6 +12,8 @@ const Colleague = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
   state: Type.Union(['logged_off', 'not_ready', 'ready', 'busy', 'wrapup'].map((s) => Type.Literal(s))),
+  /** Present (true) when the agent's app is closed and offers reach it by push (docs/push.md). */
+  byPush: Type.Optional(Type.Literal(true)),
 });
 
 export function registerStaffRoutes(app: FastifyInstance, deps: { tokens: TokenService; accounts: AccountService; chat: ChatService }): void {
@@ -28,7 +31,10 @@ export function registerStaffRoutes(app: FastifyInstance, deps: { tokens: TokenS
     async () => {
       const accounts = (await deps.accounts.list()).filter((a) => a.role !== 'admin');
       const agents = await Promise.all(
-        accounts.map(async (a) => ({ id: a.id, displayName: a.displayName, state: (await deps.chat.agentStatus(a.id)).state })),
+        accounts.map(async (a) => {
+          const status = await deps.chat.agentStatus(a.id);
+          return { id: a.id, displayName: a.displayName, state: status.state, ...(status.reason === PUSH_REACHABLE_REASON ? { byPush: true as const } : {}) };
+        }),
       );
       // Ready first: they can answer now.
       const rank = { ready: 0, busy: 1, wrapup: 2, not_ready: 3, logged_off: 4 } as const;

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { DomainError, NotFoundError } from '../../lib/errors.js';
-import { QueueMetricsQuery, QueueMetricsSnapshot, QueueMetricsView } from '../../protocol/http.js';
+import { QueueMetricsQuery, QueueMetricsSnapshot, QueueMetricsView, WaitingHistoryView } from '../../protocol/http.js';
 import type { QueueMonitor } from '../../routing/queue-monitor.js';
 import type { TokenService } from '../auth/tokens.js';
 import { requireStaff } from './guards.js';
@@ -24,6 +24,20 @@ export function registerSupervisorRoutes(app: FastifyInstance, deps: { tokens: T
       },
     },
     async () => monitor.snapshotAll(),
+  );
+
+  app.get(
+    '/api/supervisor/queues/waiting-history',
+    {
+      preHandler: supervisor,
+      schema: {
+        summary: 'Contacts waiting over the last half hour per queue (peaks per bucket), for a wallboard that just opened',
+        tags: ['supervisor'],
+        security,
+        response: { 200: WaitingHistoryView },
+      },
+    },
+    async () => monitor.waitingHistory(),
   );
 
   app.get<{ Params: { id: string }; Querystring: Static<typeof QueueMetricsQuery> }>(

@@ -182,6 +182,10 @@ export function attachSockets(
           if (!deps.calls) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available on this server');
           return deps.calls.invite({ role: 'agent', agentId }, p);
         },
+        'media:hold': (p) => {
+          if (!deps.calls) throw new DomainError('MEDIA_UNAVAILABLE', 'calls are not available on this server');
+          return deps.calls.hold({ role: 'agent', agentId }, p);
+        },
         'presence:set': (p) => deps.chat.setPresence(agentId, p.state, p.reason),
         'offer:accept': (p) => deps.chat.accept(agentId, p.taskId),
         'offer:reject': async (p) => {

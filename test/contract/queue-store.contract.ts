@@ -190,6 +190,38 @@ export function queueStoreContract(name: string, make: () => Promise<QueueStore>
         expect(await store.releaseSlot('ghost', 'chat', T0)).toBeNull();
       });
 
+      it('releaseSlotIfNoneWaiting frees the slot only when no task of the agent\'s queues waits without an offer', async () => {
+        await store.putAgent(agent('a1', { queues: ['q1', 'q2'] }));
+        await store.putAgent(agent('a2', { queues: ['q1'] }));
+        await store.holdSlot('a1', 'chat');
+        await store.holdSlot('a1', 'chat');
+        // Nothing waiting: freed, and idleSince stays while a chat is still held.
+        let r = await store.releaseSlotIfNoneWaiting('a1', 'chat', T0 + 10, 5);
+        expect(r).toMatchObject({ released: true, agent: { load: { chat: 1 }, idleSince: T0 } });
+        // A task waiting unoffered in one of its queues (q2): nothing changes.
+        await store.enqueue(task('t1', { queueId: 'q2' }));
+        expect(await store.releaseSlotIfNoneWaiting('a1', 'chat', T0 + 20, 5)).toEqual({ released: false });
+        expect((await store.getAgent('a1'))!.load).toEqual({ chat: 1 });
+        // Once it is offered (to someone else), the slot may go.
+        await store.putAgent(agent('a3', { queues: ['q2'] }));
+        await reserved('t1', 'a3');
+        r = await store.releaseSlotIfNoneWaiting('a1', 'chat', T0 + 30, 5);
+        expect(r).toMatchObject({ released: true, agent: { load: {}, idleSince: T0 + 30 } });
+        // Tasks of queues the agent does not serve do not hold it back.
+        await store.enqueue(task('t2', { queueId: 'q9' }));
+        await store.holdSlot('a2', 'chat');
+        expect(await store.releaseSlotIfNoneWaiting('a2', 'chat', T0 + 40, 5)).toMatchObject({ released: true, agent: { load: {} } });
+        // A full window of offered tasks may hide an unoffered one: treated as waiting.
+        await store.holdSlot('a2', 'chat');
+        await store.enqueue(task('t3', { enqueuedAt: T0 }));
+        await store.enqueue(task('t4', { enqueuedAt: T0 + 1 }));
+        await reserved('t3', 'a1');
+        await reserved('t4', 'a1');
+        expect(await store.releaseSlotIfNoneWaiting('a2', 'chat', T0 + 50, 2)).toEqual({ released: false });
+        expect(await store.releaseSlotIfNoneWaiting('a2', 'chat', T0 + 50, 3)).toMatchObject({ released: true });
+        expect(await store.releaseSlotIfNoneWaiting('ghost', 'chat', T0, 5)).toEqual({ released: true, agent: null });
+      });
+
       it('the version grows with every change', async () => {
         const v: number[] = [];
         v.push((await store.putAgent(agent('a1')))!.version);
@@ -232,7 +264,25 @@ export function queueStoreContract(name: string, make: () => Promise<QueueStore>
         expect(taskIds(await store.waiting('q1', 2))).toEqual(['old-high', 'new-high']);
         expect(await store.waiting('q1', 0)).toEqual([]);
         expect(await store.waiting('empty', 10)).toEqual([]);
-        expect((await store.waiting('q1', 1))[0]).toEqual(task('old-high', { enqueuedAt: T0 + 10, priority: 5 }));
+        expect((await store.waiting('q1', 1))[0]).toEqual({ ...task('old-high', { enqueuedAt: T0 + 10, priority: 5 }), reserved: false });
+      });
+
+      it('waiting() says which tasks have an offer standing, and the flag clears when the offer ends', async () => {
+        await store.putAgent(agent('a1'));
+        await store.putAgent(agent('a2'));
+        await store.enqueue(task('t1', { enqueuedAt: T0 }));
+        await store.enqueue(task('t2', { enqueuedAt: T0 + 1 }));
+        await store.enqueue(task('t3', { enqueuedAt: T0 + 2 }));
+        await reserved('t2', 'a1');
+        await reserved('t3', 'a1', LATER, true);
+        await reserved('t3', 'a2', LATER, true);
+        const flags = async () => (await store.waiting('q1', 10)).map((t) => `${t.taskId}:${t.reserved}`);
+        expect(await flags()).toEqual(['t1:false', 't2:true', 't3:true']);
+        await store.cancel('t2', 'a1');
+        await store.cancel('t3', 'a1');
+        expect(await flags()).toEqual(['t1:false', 't2:false', 't3:true']);
+        await store.cancel('t3', 'a2');
+        expect(await flags()).toEqual(['t1:false', 't2:false', 't3:false']);
       });
 
       it('keeps extreme priorities and times exact', async () => {
@@ -564,6 +614,47 @@ export function queueStoreContract(name: string, make: () => Promise<QueueStore>
 
     it('reports itself up', async () => {
       expect(await store.health()).toMatchObject({ state: 'up' });
+    });
+
+    describe('enqueueAndReserve (an arrival in one step)', () => {
+      it('enqueues and reserves the longest idle agent who can take it, as reserve() would', async () => {
+        await store.putAgent(agent('busy', { idleSince: T0 - 30, capacity: { chat: 1 } }));
+        await store.holdSlot('busy', 'chat');
+        await store.putAgent(agent('on-call', { idleSince: T0 - 20 }));
+        await store.holdSlot('on-call', 'call'); // a call excludes chats
+        await store.putAgent(agent('away', { idleSince: T0 - 10, presence: 'not_ready', reason: 'lunch' }));
+        await store.putAgent(agent('free', { idleSince: T0, reason: 'by push' }));
+        await store.putAgent(agent('later', { idleSince: T0 + 5 }));
+        const r = await store.enqueueAndReserve(task('t1'), LATER, { limit: 5 });
+        expect(r).toEqual({ outcome: 'reserved', reservation: { taskId: 't1', agentId: 'free', channel: 'chat', expiresAt: LATER }, agentReason: 'by push' });
+        expect(await store.reservationsOfTask('t1')).toEqual([r.outcome === 'reserved' ? r.reservation : null]);
+        expect((await store.getAgent('free'))!.load).toEqual({ chat: 1 });
+        expect((await store.waiting('q1', 10)).map((t) => `${t.taskId}:${t.reserved}`)).toEqual(['t1:true']);
+        expect(await store.expired(LATER, 10)).toHaveLength(1);
+        // During calls the queue may allow chats: then the agent on a call is first.
+        const r2 = await store.enqueueAndReserve(task('t2', { enqueuedAt: T0 + 1 }), LATER, { limit: 5, chatsDuringCalls: true });
+        expect(r2).toMatchObject({ outcome: 'reserved', reservation: { agentId: 'on-call' } });
+      });
+
+      it('nobody free: the task waits unreserved; already waiting: nothing changes', async () => {
+        await store.putAgent(agent('away', { presence: 'not_ready' }));
+        expect(await store.enqueueAndReserve(task('t1'), LATER, { limit: 5 })).toEqual({ outcome: 'nobody_free' });
+        expect((await store.waiting('q1', 10)).map((t) => `${t.taskId}:${t.reserved}`)).toEqual(['t1:false']);
+        await store.putAgent(agent('back'));
+        expect(await store.enqueueAndReserve(task('t1', { priority: 9 }), LATER, { limit: 5 })).toEqual({ outcome: 'not_reserved' });
+        expect(await store.getTask('t1')).toEqual(task('t1'));
+        expect(await store.reservationsOfTask('t1')).toEqual([]);
+      });
+
+      it('listed agents who cannot take it leave the task waiting for the usual matching', async () => {
+        await store.putAgent(agent('a1', { idleSince: T0 }));
+        await store.putAgent(agent('a2', { idleSince: T0 + 1 }));
+        // Only the first `limit` in idle order are tried: a1 is on a call (chats excluded), a2 is not looked at.
+        await store.holdSlot('a1', 'call');
+        expect(await store.enqueueAndReserve(task('t1'), LATER, { limit: 1 })).toEqual({ outcome: 'not_reserved' });
+        expect((await store.waiting('q1', 10)).map((t) => `${t.taskId}:${t.reserved}`)).toEqual(['t1:false']);
+        await expect(store.enqueueAndReserve(task('t2'), LATER, { limit: 0 })).rejects.toThrow(RangeError);
+      });
     });
 
     describe('concurrency', () => {

@@ -7,54 +7,24 @@
 // Screenshots go to <os tmpdir>/test-artifacts/mccs-e2e-agent-pwa (MCCS_E2E_ARTIFACTS overrides).
 // Needs Chromium at /usr/bin/chromium; MCCS_E2E_CHROMIUM overrides the path.
 // Run: node --experimental-vm-modules node_modules/jest/bin/jest.js test/e2e/agent-pwa.test.ts --selectProjects e2e
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { CustomerChatView } from '../../protocol/events.js';
-import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
+import { artifacts, axeViolations, e2eFolders, horizontalOverflow, launchChromium, PHONE, sel, teardown, WAIT, type E2eFolders } from '../support/e2e.js';
+import { adminToken, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
 import { call, connect, msgId, type CustomerSocket } from '../support/sockets.js';
 
-const CHROMIUM = process.env.MCCS_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = process.env.MCCS_E2E_ARTIFACTS ?? path.join(tmpdir(), 'test-artifacts', 'mccs-e2e-agent-pwa');
-const WAIT = 15_000;
 const TEST_TIMEOUT = 60_000;
-const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-let root: string;
+const art = artifacts('agent-pwa');
+let folders: E2eFolders | undefined;
 let server: TestServer | null = null;
 let base: string;
 let browser: Browser | null = null;
 let page: Page;
 let agent: { email: string; password: string; token: string; id: string };
 const sockets: Array<{ close(): unknown }> = [];
-const saved: string[] = [];
 
-const sel = (testId: string, extra = '') => `[data-testid="${testId}"]${extra}`;
-
-async function shot(p: Page, name: string): Promise<void> {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
-  saved.push(file);
-}
-
-/** Serious or critical axe-core violations on the page as it is now. */
-async function axeViolations(p: Page): Promise<Array<{ id: string; impact: string; help: string; targets: string[] }>> {
-  await p.addScriptTag({ path: path.join(REPO, 'node_modules/axe-core/axe.min.js') });
-  const all = (await p.evaluate(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) })))`,
-  )) as Array<{ id: string; impact: string; help: string; targets: string[] }>;
-  return all.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-/** Nothing is wider than the phone's screen (no sideways scrolling). */
-async function horizontalOverflow(p: Page): Promise<number> {
-  return (await p.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
-}
+const shot = (p: Page, name: string) => art.shot(p, name);
 
 async function signIn(p: Page): Promise<void> {
   await p.waitForSelector(sel('agent-login-email'), { visible: true, timeout: WAIT });
@@ -65,28 +35,15 @@ async function signIn(p: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (install the Debian package "chromium" or set MCCS_E2E_CHROMIUM)`);
-  root = mkdtempSync(path.join(tmpdir(), 'mccs-e2e-pwa-'));
-  const webRoot = path.join(root, 'web');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  // Built into this run's own folder, as the other e2e tests do.
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO },
-  );
-  server = await startTestServer({ MCCS_WEB_ROOT: webRoot, MCCS_LOG_LEVEL: 'warn' });
+  folders = await e2eFolders('mccs-e2e-pwa-');
+  // The support server (its own data folder, JSON logs) serving this run's build.
+  server = await startTestServer({ MCCS_WEB_ROOT: folders.webRoot, MCCS_LOG_LEVEL: 'warn' });
   base = server.url.replace(/\/$/, '');
   const admin = await adminToken(base);
   const created = await createAgent(base, admin, { displayName: 'Phoebe Phone' });
   agent = { ...created };
 
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: mkdtempSync(path.join(root, 'chrome-')),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
-  });
+  browser = await launchChromium(folders);
   await browser.defaultBrowserContext().overridePermissions(base, ['notifications']);
   page = await browser.newPage();
   await page.setViewport(PHONE);
@@ -94,10 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of sockets.splice(0)) s.close();
-  await browser?.close().catch(() => undefined);
-  await server?.close().catch(() => undefined);
-  if (root) rmSync(root, { recursive: true, force: true });
-  if (saved.length) console.log(`agent PWA screenshots in ${ARTIFACTS}:\n  ${saved.map((f) => path.basename(f)).join('\n  ')}`);
+  await teardown({ browser, also: [async () => server?.close()], root: folders?.root });
+  art.report('agent PWA');
 }, 60_000);
 
 test('the manifest names the app, its scope and installable icons', async () => {

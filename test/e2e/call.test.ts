@@ -3,24 +3,20 @@
 // real Janus and the built web client. Each party is its own headless Chromium whose microphone plays
 // its own tone (customer 440 Hz, agent 1000 Hz, supervisor 1800 Hz), so what each one hears can be
 // told apart: getStats() shows packets and audio energy rising, a WebAudio analyser shows which tones
-// arrive, and framesDecoded shows video. The queue records calls: the mixed recording is checked last.
+// arrive, and framesDecoded shows video. The agent puts the customer on hold and takes the call back
+// (the widget and the supervisor's console show it). The queue records calls: the mixed recording is
+// checked last.
 //
 // Janus gathers no ICE candidates on loopback, so it runs in a network namespace this test creates
 // (test/support/netns.ts) and removes. Needs root, and the Debian packages janus, chromium and sox.
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Page } from 'puppeteer-core';
-import { loadConfig } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { startMccs, type Mccs } from '../../app.js';
+import type { Mccs } from '../../app.js';
 import { createTestNetns, type TestNetns } from '../support/netns.js';
 import { waitForMedia } from '../support/server.js';
 import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
 import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser, type MediaStats, type ToneReading } from '../support/media-browser.js';
+import { baseUrlOf, changeAdminPassword, click, e2eFolders, fill, http as httpTo, sel, startE2eServer, teardown, textOf, waitForText, type E2eFolders } from '../support/e2e.js';
 
 declare const window: {
   __mccsCalls?: Map<string, { main?: unknown; coach?: unknown; publishers: Map<string, unknown>; subscribers: Map<string, unknown> }>;
@@ -28,16 +24,14 @@ declare const window: {
 };
 declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WAIT = 20_000;
 const TONES = { customer: 440, agent: 1000, supervisor: 1800 } as const;
-const ADMIN_FIRST_PASSWORD = 'admin-pass-123';
 const AGENT = { email: 'vera.video@example.com', displayName: 'Vera Video', password: 'agent-pass-123' };
 const SUPERVISOR = { email: 'sam.super@example.com', displayName: 'Sam Supervisor', password: 'super-pass-123' };
 /** A tone is "heard" when it stands this far above the analyser's noise floor (dB). */
 const HEARD_DB = 25;
 
-let root: string;
+let folders: E2eFolders | undefined;
 let ns: TestNetns | undefined;
 let janus: JanusInNetns | undefined;
 let mccs: Mccs | undefined;
@@ -49,30 +43,7 @@ let callStartedAt: number;
 
 const TEST_TIMEOUT = 120_000;
 
-function sel(testId: string, extra = ''): string {
-  return `[data-testid="${testId}"]${extra}`;
-}
-
-async function http<T>(method: string, route: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(baseUrl + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-async function click(page: Page, selector: string): Promise<void> {
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  await el!.click();
-}
-
-async function fill(page: Page, selector: string, value: string): Promise<void> {
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  await el!.click({ clickCount: 3 });
-  await el!.type(value);
-}
+const http = <T>(method: string, route: string, body?: unknown, token?: string): Promise<T> => httpTo<T>(baseUrl, method, route, body, token);
 
 /** The helper's name for one of the app's own connections (window.__mccsCalls), once it exists. */
 async function pcRef(page: Page, which: 'main' | 'coach' | `sub:${string}`): Promise<string> {
@@ -130,36 +101,18 @@ async function signIn(page: Page, prefix: 'agent' | 'admin', who: { email: strin
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'mccs-call-e2e-'));
-  const dataDir = path.join(root, 'data');
-  const webRoot = path.join(root, 'web');
-  mkdirSync(dataDir);
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO },
-  );
+  folders = await e2eFolders('mccs-call-e2e-');
   ns = await createTestNetns();
-  janus = await startJanusInNetns(ns, { dataDir: path.join(root, 'janus') });
-  const config = loadConfig({
-    MCCS_DATA_DIR: dataDir,
-    MCCS_HTTP_PORT: '0',
-    MCCS_HTTP_HOST: '127.0.0.1',
-    MCCS_WEB_ROOT: webRoot,
+  janus = await startJanusInNetns(ns, { dataDir: path.join(folders.root, 'janus') });
+  mccs = await startE2eServer(folders, {
     MCCS_JANUS: 'external',
     MCCS_JANUS_WS_URL: janus.wsUrl,
-    MCCS_RECORDINGS_DIR: path.join(root, 'recordings'),
-    MCCS_ADMIN_INITIAL_PASSWORD: ADMIN_FIRST_PASSWORD,
-    MCCS_PUBLIC_RATE_LIMIT: '10000',
-    MCCS_LOG_LEVEL: 'warn',
+    MCCS_RECORDINGS_DIR: path.join(folders.root, 'recordings'),
   });
-  mccs = await startMccs(config, createLogger(config));
-  baseUrl = mccs.url.replace(/\/$/, '');
+  baseUrl = baseUrlOf(mccs);
 
   // Admin: password changed, an agent and a supervisor, and the general queue records its calls.
-  const first = await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: ADMIN_FIRST_PASSWORD });
-  await http('POST', '/api/auth/password', { currentPassword: ADMIN_FIRST_PASSWORD, newPassword: 'admin-pass-456' }, first.token);
-  adminToken = (await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-456' })).token;
+  adminToken = await changeAdminPassword(baseUrl, 'admin-pass-456');
   await http('POST', '/api/admin/accounts', { ...AGENT, role: 'agent', chatCapacity: 2 }, adminToken);
   await http('POST', '/api/admin/accounts', { ...SUPERVISOR, role: 'supervisor', chatCapacity: 1 }, adminToken);
   await http('PATCH', '/api/admin/queues/general', { recordCalls: true }, adminToken);
@@ -167,17 +120,14 @@ beforeAll(async () => {
   // The media server must be reachable before anyone calls.
   await waitForMedia(baseUrl, WAIT);
   for (const who of ['customer', 'agent', 'supervisor'] as const) {
-    parties[who] = await launchMediaBrowser({ toneHz: TONES[who], rootDir: root, args: ['--window-size=420,900'] });
+    parties[who] = await launchMediaBrowser({ toneHz: TONES[who], rootDir: folders.root, args: ['--window-size=420,900'] });
     await parties[who]!.page.setViewport({ width: 420, height: 900 });
   }
 }, 180_000);
 
 afterAll(async () => {
   for (const p of Object.values(parties)) await p?.close().catch(() => undefined);
-  await mccs?.close().catch(() => undefined);
-  await janus?.close().catch(() => undefined);
-  await ns?.destroy().catch(() => undefined);
-  if (root) rmSync(root, { recursive: true, force: true });
+  await teardown({ mccs, also: [async () => janus?.close(), async () => ns?.destroy()], root: folders?.root });
 }, 60_000);
 
 afterEach(() => {
@@ -257,6 +207,45 @@ test('a supervisor listens (heard by nobody), whispers (only the agent hears) an
   await supervisor.waitForSelector(sel('monitor-status', '[data-mode="barge"]'), { timeout: WAIT });
   await expectTones(customer, customerMain, { agent: true, supervisor: true });
   await expectTones(agent, agentMain, { customer: true, supervisor: true });
+}, TEST_TIMEOUT);
+
+test('the agent puts the customer on hold (the widget and the console say so; neither hears the other) and resumes', async () => {
+  const agent = parties.agent!.page;
+  const customer = parties.customer!.page;
+  const supervisor = parties.supervisor!.page;
+  const customerMain = await pcRef(customer, 'main');
+  const agentMain = await pcRef(agent, 'main');
+  const row = `${sel('supervisor-call-row')}[data-task-id="${taskId}"]`;
+  expect(await customer.$(sel('call-hold-indicator'))).toBeNull();
+  expect(await supervisor.$eval(row, (el) => (el as unknown as { getAttribute(n: string): string | null }).getAttribute('data-held'))).toBe('false');
+
+  await click(agent, sel('call-hold'));
+  await agent.waitForSelector(sel('call-hold', '[aria-pressed="true"]:not([disabled])'), { timeout: WAIT });
+  expect(await textOf(agent, sel('call-hold'))).toBe('Resume');
+  // The customer's widget says so, with the time on hold.
+  await waitForText(customer, sel('call-hold-indicator'), 'On hold', { timeout: WAIT });
+  await customer.waitForSelector(sel('call-hold-duration'), { visible: true, timeout: WAIT });
+  await waitForText(customer, sel('call-status'), 'You are on hold', { timeout: WAIT });
+  // The supervisor monitoring the call sees it held at once (media:hold), with the time on hold.
+  await supervisor.waitForSelector(`${row}[data-held="true"] ${sel('supervisor-call-held')}`, { visible: true, timeout: WAIT });
+  expect(await textOf(supervisor, `${row} ${sel('supervisor-call-held')}`)).toMatch(/^On hold \d+:\d\d$/);
+  await waitForText(supervisor, sel('monitor-status'), 'on hold', { timeout: WAIT });
+
+  // The customer's connection stays up (the barging supervisor and the hold music keep it busy), but
+  // the agent's tone no longer reaches it; the agent, out of the call, hears nothing of the customer.
+  await expectAudioFlowing(customer, customerMain);
+  await expectTones(customer, customerMain, { agent: false, supervisor: true });
+  await expectTones(agent, agentMain, { customer: false });
+
+  // Resume: both hear each other again, and the indicators go.
+  await click(agent, sel('call-hold'));
+  await agent.waitForSelector(sel('call-hold', '[aria-pressed="false"]:not([disabled])'), { timeout: WAIT });
+  expect(await textOf(agent, sel('call-hold'))).toBe('Hold');
+  await customer.waitForSelector(sel('call-hold-indicator'), { hidden: true, timeout: WAIT });
+  await supervisor.waitForSelector(`${row}[data-held="false"]`, { timeout: WAIT });
+  expect(await supervisor.$(`${row} ${sel('supervisor-call-held')}`)).toBeNull();
+  await expectTones(customer, customerMain, { agent: true, customer: false });
+  await expectTones(agent, agentMain, { customer: true, agent: false });
 }, TEST_TIMEOUT);
 
 test('the agent hangs up: the call ends for everyone and its mixed recording lasts as long as the call', async () => {

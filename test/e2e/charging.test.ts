@@ -9,36 +9,46 @@
 //
 // Screenshots of the price panel, the cut-off widget, the earnings card and the admin's charging section
 // are saved to <os tmpdir>/test-artifacts/mccs-e2e-charging (MCCS_E2E_ARTIFACTS overrides; the path is
-// printed); on a failure, screenshots of every open page go to <os tmpdir>/mccs-e2e-failures.
+// printed); on a failure, screenshots of every open page go there too (failed-*.png).
 //
 // Needs Chromium at /usr/bin/chromium (Debian package `chromium`); MCCS_E2E_CHROMIUM overrides the path.
 // Run: node --experimental-vm-modules node_modules/jest/bin/jest.js test/e2e/charging.test.ts --selectProjects e2e
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
-import { loadConfig } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { startMccs, type Mccs } from '../../app.js';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import type { Mccs } from '../../app.js';
+import {
+  ADMIN_EMAIL,
+  ADMIN_FIRST_PASSWORD,
+  artifacts,
+  baseUrlOf,
+  click,
+  collectPageErrors,
+  e2eFolders,
+  fill,
+  http as httpTo,
+  isDisabled,
+  launchChromium,
+  openWidget,
+  PHONE,
+  sel,
+  signInAdmin,
+  signInAgent,
+  startE2eServer,
+  stepper,
+  teardown,
+  textOf,
+  visible,
+  waitForText,
+  WAIT,
+  type E2eFolders,
+  type LoginReply,
+} from '../support/e2e.js';
 
-/** An element on a page (the server's type check has no DOM library). */
-type Handle = NonNullable<Awaited<ReturnType<Page['$']>>>;
 /** The little of a table cell the row readers use. */
 type Cell = { textContent: string | null };
 
-const CHROMIUM = process.env.MCCS_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = process.env.MCCS_E2E_ARTIFACTS ?? path.join(tmpdir(), 'test-artifacts', 'mccs-e2e-charging');
-/** The longest any single wait may take. */
-const WAIT = 15_000;
 /** Per test: several browser round trips, each waited for up to WAIT. */
 const TEST_TIMEOUT = 90_000;
 
-const ADMIN_EMAIL = 'admin@mccs.local';
-const ADMIN_FIRST_PASSWORD = 'admin-pass-123';
 const ADMIN_PASSWORD = 'admin-pass-456-changed';
 const AGENT = { email: 'bob.expert@example.com', displayName: 'Bob Expert', password: 'agent-pass-123' };
 const CUSTOMER_NAME = 'Dana Prepaid';
@@ -49,198 +59,70 @@ const FIRST_MESSAGE = 'Hello, I would like some expert advice.';
 const PRICE_PER_MINUTE_MINOR = 600;
 const CREDIT_MINOR = 35;
 
-let root: string;
-let dataDir: string;
-let webRoot: string;
+const art = artifacts('charging');
+let folders: E2eFolders | undefined;
 let mccs: Mccs | null = null;
 let baseUrl: string;
 let browser: Browser | null = null;
+let adminContext: BrowserContext | null = null;
 let customerContext: BrowserContext | null = null;
 let adminPage: Page;
 let agentPage: Page;
 let customerPage: Page;
 const pageErrors: string[] = [];
-const saved: string[] = [];
 
-async function start(): Promise<Mccs> {
-  const config = loadConfig({
-    MCCS_DATA_DIR: dataDir,
-    MCCS_HTTP_PORT: '0',
-    MCCS_HTTP_HOST: '127.0.0.1',
-    MCCS_WEB_ROOT: webRoot,
-    MCCS_JANUS: 'off',
-    MCCS_ADMIN_INITIAL_PASSWORD: ADMIN_FIRST_PASSWORD,
-    MCCS_PUBLIC_RATE_LIMIT: '10000',
-    MCCS_CHARGING_TICK_MS: '100',
-    MCCS_LOG_LEVEL: 'warn',
-  });
-  return startMccs(config, createLogger(config));
-}
-
-/** JSON request to the server's HTTP API; throws with the server's error body on 4xx/5xx. */
-async function http<T>(method: 'GET' | 'POST', route: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(baseUrl + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-interface LoginReply {
-  token: string;
-  account: { role: string; mustChangePassword: boolean };
-}
-
-function sel(testId: string, extra = ''): string {
-  return `[data-testid="${testId}"]${extra}`;
-}
+const http = <T>(method: 'GET' | 'POST', route: string, body?: unknown, token?: string): Promise<T> => httpTo<T>(baseUrl, method, route, body, token);
+const shot = (page: Page, name: string, selector?: string) => art.shot(page, name, selector);
 
 /** The form control inside the label of a form whose text starts with `label` (what a user reads). */
 function field(formTestId: string, label: string): string {
   return `::-p-xpath(//form[@data-testid="${formTestId}"]//label[starts-with(normalize-space(.), "${label}")]//*[self::input or self::select])`;
 }
 
-async function visible(page: Page, selector: string): Promise<Handle> {
-  // Input to a page in a background tab can stall (it renders no frames): the page in use comes first.
-  await page.bringToFront();
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  if (!el) throw new Error(`${selector} not found`);
-  return el;
-}
-
-async function isDisabled(el: Handle): Promise<boolean> {
-  return el.evaluate((e) => (e as unknown as { disabled: boolean }).disabled);
-}
-
-async function textOf(page: Page, selector: string): Promise<string> {
-  return (await visible(page, selector)).evaluate((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim());
-}
-
-/** Waits until the first element matching `selector` (with `any`: some element) contains `text`. */
-async function waitForText(page: Page, selector: string, text: string, opts: { any?: boolean } = {}): Promise<void> {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const found = await page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()));
-    const seen = opts.any ? found : found.slice(0, 1);
-    if (seen.some((t) => t.includes(text))) return;
-    if (Date.now() > deadline) throw new Error(`${selector} never contained "${text}"; saw: ${seen.length ? seen.map((t) => `"${t}"`).join(', ') : '(absent)'}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Replaces a field's value by typing, as a user does. */
-async function fill(page: Page, selector: string, value: string): Promise<void> {
-  const el = await visible(page, selector);
-  await el.click({ count: 3 });
-  await page.keyboard.down('Control');
-  await page.keyboard.press('KeyA');
-  await page.keyboard.up('Control');
-  await page.keyboard.press('Backspace');
-  await el.type(value);
-  const now = await el.evaluate((e) => (e as unknown as { value: string }).value);
-  if (now !== value) throw new Error(`${selector} holds "${now}" instead of "${value}"`);
-}
-
-/** Clicks once the control is visible and enabled. */
-async function click(page: Page, selector: string): Promise<void> {
-  const el = await visible(page, selector);
-  const deadline = Date.now() + WAIT;
-  while (await isDisabled(el)) {
-    if (Date.now() > deadline) throw new Error(`${selector} stayed disabled`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await el.click();
-}
-
-async function shot(page: Page, name: string, selector?: string): Promise<void> {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  if (selector) await (await visible(page, selector)).screenshot({ path: file });
-  else await page.screenshot({ path: file, fullPage: true });
-  saved.push(file);
-}
-
-/** On failure, keeps screenshots of every page to look at, and names them in the error. */
-async function step(name: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    const shots: string[] = [];
-    const dir = path.join(tmpdir(), 'mccs-e2e-failures');
-    mkdirSync(dir, { recursive: true });
-    for (const [who, page] of [
-      ['admin', adminPage],
-      ['agent', agentPage],
-      ['customer', customerPage],
-    ] as const) {
-      if (!page || page.isClosed() || page.url() === 'about:blank') continue;
-      await page.bringToFront().catch(() => undefined);
-      const file = path.join(dir, `charging-${name.replace(/\W+/g, '-')}-${who}.png`);
-      await page.screenshot({ path: file, fullPage: true }).then(
-        () => shots.push(file),
-        () => undefined,
-      );
-    }
-    const detail = [`step "${name}" failed`, shots.length ? `screenshots: ${shots.join(', ')}` : '', pageErrors.length ? `page errors: ${pageErrors.join(' | ')}` : '']
-      .filter(Boolean)
-      .join('\n');
-    throw Object.assign(err instanceof Error ? err : new Error(String(err)), {
-      message: `${detail}\n${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
-}
+const step = stepper({
+  artifacts: art,
+  pages: () => [
+    ['admin', adminPage],
+    ['agent', agentPage],
+    ['customer', customerPage],
+  ],
+  pageErrors,
+});
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (install the Debian package "chromium" or set MCCS_E2E_CHROMIUM)`);
-  root = mkdtempSync(path.join(tmpdir(), 'mccs-e2e-charging-'));
-  dataDir = path.join(root, 'data');
-  webRoot = path.join(root, 'web');
-  mkdirSync(dataDir);
-  mkdirSync(ARTIFACTS, { recursive: true });
+  folders = await e2eFolders('mccs-e2e-charging-');
+  // Charging ticks every 100 ms, so a few paid seconds run out quickly.
+  mccs = await startE2eServer(folders, { MCCS_CHARGING_TICK_MS: '100' });
+  baseUrl = baseUrlOf(mccs);
 
-  // The web client as the server will serve it, built into this run's own folder (as chat.test.ts does),
-  // so the test sees the current sources and a concurrent `npm run build` cannot empty it mid-run.
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO },
-  );
-
-  mccs = await start();
-  baseUrl = mccs.url.replace(/\/$/, '');
-
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // No browser round trip may hang the test: a stuck page fails the step instead.
-    protocolTimeout: WAIT + 5_000,
-    userDataDir: mkdtempSync(path.join(root, 'chrome-')),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
-  });
-  adminPage = await browser.newPage();
+  // No browser round trip may hang the test: a stuck page fails the step instead.
+  browser = await launchChromium(folders, { protocolTimeout: WAIT + 5_000 });
+  // Each party in its own context: its own window, so each page stays on screen (a page in a
+  // background tab renders no frames and input to it can stall), and no shared staff storage.
+  adminContext = await browser.createBrowserContext();
+  adminPage = await adminContext.newPage();
   agentPage = await browser.newPage();
   // The customer is a stranger: a separate (incognito-like) context, with no staff storage.
   customerContext = await browser.createBrowserContext();
   customerPage = await customerContext.newPage();
   await adminPage.setViewport({ width: 1280, height: 900 });
   await agentPage.setViewport({ width: 1280, height: 900 });
-  await customerPage.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-  for (const [who, page] of [
-    ['admin', adminPage],
-    ['agent', agentPage],
-    ['customer', customerPage],
-  ] as const) {
-    page.on('pageerror', (err) => pageErrors.push(`${who}: ${err instanceof Error ? err.message : String(err)}`));
-  }
+  await customerPage.setViewport(PHONE);
+  collectPageErrors(
+    [
+      ['admin', adminPage],
+      ['agent', agentPage],
+      ['customer', customerPage],
+    ],
+    pageErrors,
+  );
 }, 120_000);
 
 afterAll(async () => {
   await customerContext?.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  await mccs?.close().catch(() => undefined);
-  if (root) rmSync(root, { recursive: true, force: true });
-  if (saved.length) console.log(`charging e2e screenshots in ${ARTIFACTS}:\n  ${saved.map((f) => path.basename(f)).join('\n  ')}`);
+  await adminContext?.close().catch(() => undefined);
+  await teardown({ browser, mccs, root: folders?.root });
+  art.report('charging e2e');
 }, 60_000);
 
 describe('a prepaid customer on a charged topic, through the real UIs', () => {
@@ -253,10 +135,7 @@ describe('a prepaid customer on a charged topic, through the real UIs', () => {
     await http('POST', '/api/admin/accounts', { ...AGENT, role: 'agent', chatCapacity: 1 }, admin.token);
 
     await step('admin rate plan', async () => {
-      await adminPage.goto(`${baseUrl}/admin/`, { waitUntil: 'domcontentloaded' });
-      await fill(adminPage, sel('admin-login-email'), ADMIN_EMAIL);
-      await fill(adminPage, sel('admin-login-password'), ADMIN_PASSWORD);
-      await click(adminPage, sel('admin-login-submit'));
+      await signInAdmin(adminPage, baseUrl, ADMIN_PASSWORD);
       await visible(adminPage, sel('admin-charging'));
       await waitForText(adminPage, sel('admin-rate-plans'), 'No rate plans');
 
@@ -284,8 +163,7 @@ describe('a prepaid customer on a charged topic, through the real UIs', () => {
 
   test('the customer sees the price, must agree, is refused without balance, and starts once credited', async () => {
     await step('price panel', async () => {
-      await customerPage.goto(`${baseUrl}/widget/`, { waitUntil: 'domcontentloaded' });
-      await fill(customerPage, sel('widget-name'), CUSTOMER_NAME);
+      await openWidget(customerPage, baseUrl, CUSTOMER_NAME);
       await click(customerPage, sel('widget-topic-general'));
       await waitForText(customerPage, sel('widget-price-chat'), '6.00 EUR/min');
       await fill(customerPage, sel('widget-first-message'), FIRST_MESSAGE);
@@ -329,11 +207,7 @@ describe('a prepaid customer on a charged topic, through the real UIs', () => {
 
   test('the agent answers; the customer is charged, warned, and cut off when the balance runs out', async () => {
     await step('agent answers', async () => {
-      await agentPage.goto(`${baseUrl}/agent/`, { waitUntil: 'domcontentloaded' });
-      await fill(agentPage, sel('agent-login-email'), AGENT.email);
-      await fill(agentPage, sel('agent-login-password'), AGENT.password);
-      await click(agentPage, sel('agent-login-submit'));
-      await agentPage.waitForSelector(`${sel('agent-status')}:not([data-state="unknown"])`, { timeout: WAIT });
+      await signInAgent(agentPage, baseUrl, AGENT);
       await waitForText(agentPage, sel('agent-earnings'), 'No paid sessions yet this month.');
       await click(agentPage, sel('agent-ready'));
       await visible(agentPage, sel('offer-card'));

@@ -7,16 +7,35 @@
 //
 // Needs Chromium at /usr/bin/chromium (Debian package `chromium`); MCCS_E2E_CHROMIUM overrides the path.
 // Run: node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects e2e
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
-import { loadConfig } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { startMccs, type Mccs } from '../../app.js';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import type { Mccs } from '../../app.js';
+import {
+  acceptOffer,
+  ADMIN_EMAIL,
+  ADMIN_FIRST_PASSWORD,
+  artifacts,
+  baseUrlOf,
+  click,
+  collectPageErrors,
+  e2eFolders,
+  fill,
+  goReady,
+  http as httpTo,
+  launchChromium,
+  openWidget,
+  sel,
+  signInAdmin,
+  signInAgent,
+  startE2eServer,
+  startWidgetChat,
+  stepper,
+  teardown,
+  texts,
+  waitForText as waitForTextIn,
+  WAIT,
+  type E2eFolders,
+  type LoginReply,
+} from '../support/e2e.js';
 
 // The functions given to waitForFunction run in the page; this names the little of the DOM they use
 // without adding the DOM library to the server's type check.
@@ -24,12 +43,6 @@ declare const document: {
   querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
 };
 
-const CHROMIUM = process.env.MCCS_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const WAIT = 15_000;
-
-const ADMIN_EMAIL = 'admin@mccs.local';
-const ADMIN_FIRST_PASSWORD = 'admin-pass-123';
 const ADMIN_PASSWORD = 'admin-pass-456-changed';
 const AGENT = { email: 'alice.agent@example.com', displayName: 'Alice Agent', password: 'agent-pass-123' };
 const CUSTOMER_NAME = 'Carol Customer';
@@ -40,9 +53,8 @@ const CUSTOMER_REPLY = 'Where can I see my delivery date?';
 /** Per test: several browser round trips, each waited for up to WAIT. */
 const TEST_TIMEOUT = 90_000;
 
-let root: string;
-let dataDir: string;
-let webRoot: string;
+const art = artifacts('chat');
+let folders: E2eFolders | undefined;
 let mccs: Mccs | null = null;
 let baseUrl: string;
 let port: number;
@@ -52,148 +64,55 @@ let agentPage: Page;
 let customerPage: Page;
 const pageErrors: string[] = [];
 
-async function start(httpPort: number): Promise<Mccs> {
-  const config = loadConfig({
-    MCCS_DATA_DIR: dataDir,
+/** On the given port (0: any), with the public URL the restart keeps. */
+function start(httpPort: number): Promise<Mccs> {
+  return startE2eServer(folders!, {
     MCCS_HTTP_PORT: String(httpPort),
-    MCCS_HTTP_HOST: '127.0.0.1',
     MCCS_PUBLIC_URL: httpPort ? `http://127.0.0.1:${httpPort}` : undefined,
-    MCCS_WEB_ROOT: webRoot,
-    MCCS_JANUS: 'off',
-    MCCS_ADMIN_INITIAL_PASSWORD: ADMIN_FIRST_PASSWORD,
-    MCCS_PUBLIC_RATE_LIMIT: '10000',
-    MCCS_LOG_LEVEL: 'warn',
   });
-  return startMccs(config, createLogger(config));
 }
 
-/** JSON request to the server's HTTP API; throws with the server's error body on 4xx/5xx. */
-async function http<T>(method: 'GET' | 'POST', route: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(baseUrl + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-interface LoginReply {
-  token: string;
-  account: { role: string; mustChangePassword: boolean; displayName: string };
-}
-
-function sel(testId: string, extra = ''): string {
-  return `[data-testid="${testId}"]${extra}`;
-}
+const http = <T>(method: 'GET' | 'POST', route: string, body?: unknown, token?: string): Promise<T> => httpTo<T>(baseUrl, method, route, body, token);
 
 /** Waits until some element matching `selector` contains `text`. */
-async function waitForText(page: Page, selector: string, text: string): Promise<void> {
-  await page.waitForFunction(
-    (s: string, t: string) => Array.from(document.querySelectorAll(s)).some((e) => (e.textContent ?? '').includes(t)),
-    { timeout: WAIT },
-    selector,
-    text,
-  );
-}
+const waitForText = (page: Page, selector: string, text: string): Promise<void> => waitForTextIn(page, selector, text, { any: true });
 
 /** The bodies of the customer's and the agent's messages in a message list (system notes left out). */
 function conversation(listTestId: string): string {
   return `${sel(listTestId)} ${sel('message', ':not([data-sender="system"])')} ${sel('message-body')}`;
 }
 
-async function texts(page: Page, selector: string): Promise<string[]> {
-  return page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
-}
-
-/** Types into a field and waits until the field holds the text (so the app's state has it too). */
-async function fill(page: Page, selector: string, value: string): Promise<void> {
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  await el!.click({ count: 3 });
-  await el!.type(value);
-}
-
-async function click(page: Page, selector: string): Promise<void> {
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  await page.waitForFunction(
-    (s: string) => {
-      const e = document.querySelectorAll(s)[0] as unknown as { disabled?: boolean } | undefined;
-      return !!e && !e.disabled;
-    },
-    { timeout: WAIT },
-    selector,
-  );
-  await el!.click();
-}
-
-/** On failure, keeps screenshots of both pages to look at, and names them in the error. */
-async function step(name: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    const shots: string[] = [];
-    const dir = path.join(tmpdir(), 'mccs-e2e-failures');
-    mkdirSync(dir, { recursive: true });
-    for (const [who, page] of [
-      ['agent', agentPage],
-      ['customer', customerPage],
-    ] as const) {
-      if (!page || page.isClosed()) continue;
-      const file = path.join(dir, `${name.replace(/\W+/g, '-')}-${who}.png`);
-      await page.screenshot({ path: file, fullPage: true }).then(
-        () => shots.push(file),
-        () => undefined,
-      );
-    }
-    const detail = [`step "${name}" failed`, shots.length ? `screenshots: ${shots.join(', ')}` : '', pageErrors.length ? `page errors: ${pageErrors.join(' | ')}` : '']
-      .filter(Boolean)
-      .join('\n');
-    throw Object.assign(err instanceof Error ? err : new Error(String(err)), {
-      message: `${detail}\n${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
-}
+const step = stepper({
+  artifacts: art,
+  pages: () => [
+    ['agent', agentPage],
+    ['customer', customerPage],
+  ],
+  pageErrors,
+});
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (install the Debian package "chromium" or set MCCS_E2E_CHROMIUM)`);
-  root = mkdtempSync(path.join(tmpdir(), 'mccs-e2e-'));
-  dataDir = path.join(root, 'data');
-  webRoot = path.join(root, 'web');
-  mkdirSync(dataDir);
-
-  // The web client as the server will serve it, built into this run's own folder.
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO },
-  );
-
+  folders = await e2eFolders('mccs-e2e-');
   mccs = await start(0);
-  baseUrl = mccs.url.replace(/\/$/, '');
+  baseUrl = baseUrlOf(mccs);
   port = Number(new URL(baseUrl).port);
 
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: mkdtempSync(path.join(root, 'chrome-')),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
-  });
+  browser = await launchChromium(folders);
   agentPage = await browser.newPage();
   customerContext = await browser.createBrowserContext();
   customerPage = await customerContext.newPage();
-  for (const [who, page] of [
-    ['agent', agentPage],
-    ['customer', customerPage],
-  ] as const) {
-    await page.setViewport({ width: 420, height: 860 });
-    page.on('pageerror', (err) => pageErrors.push(`${who}: ${err instanceof Error ? err.message : String(err)}`));
-  }
+  for (const page of [agentPage, customerPage]) await page.setViewport({ width: 420, height: 860 });
+  collectPageErrors(
+    [
+      ['agent', agentPage],
+      ['customer', customerPage],
+    ],
+    pageErrors,
+  );
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close().catch(() => undefined);
-  await mccs?.close().catch(() => undefined);
-  if (root) rmSync(root, { recursive: true, force: true });
+  await teardown({ browser, mccs, root: folders?.root });
 }, 60_000);
 
 describe('chat from the widget to an agent and back', () => {
@@ -219,26 +138,16 @@ describe('chat from the widget to an agent and back', () => {
 
   test('the agent signs in through the workspace and goes Ready', async () => {
     await step('agent sign-in', async () => {
-      await agentPage.goto(`${baseUrl}/agent/`, { waitUntil: 'domcontentloaded' });
-      await fill(agentPage, sel('agent-login-email'), AGENT.email);
-      await fill(agentPage, sel('agent-login-password'), AGENT.password);
-      await click(agentPage, sel('agent-login-submit'));
-      await agentPage.waitForSelector(sel('agent-workspace'), { timeout: WAIT });
-      // `hello` has arrived once the status shows a presence state.
-      await agentPage.waitForSelector(`${sel('agent-status')}:not([data-state="unknown"])`, { timeout: WAIT });
-      await click(agentPage, sel('agent-ready'));
-      await agentPage.waitForSelector(sel('agent-status', '[data-state="ready"]'), { timeout: WAIT });
+      await signInAgent(agentPage, baseUrl, AGENT);
+      await goReady(agentPage);
       expect(await agentPage.$eval(sel('agent-load'), (e) => e.textContent)).toContain('/ 2');
     });
   }, TEST_TIMEOUT);
 
   test('the customer starts a chat on the general topic and the agent accepts the offer', async () => {
     await step('customer start', async () => {
-      await customerPage.goto(`${baseUrl}/widget/`, { waitUntil: 'domcontentloaded' });
-      await fill(customerPage, sel('widget-name'), CUSTOMER_NAME);
-      await click(customerPage, sel('widget-topic-general'));
-      await fill(customerPage, sel('widget-first-message'), FIRST_MESSAGE);
-      await click(customerPage, sel('widget-start'));
+      await openWidget(customerPage, baseUrl, CUSTOMER_NAME);
+      await startWidgetChat(customerPage, 'general', FIRST_MESSAGE);
       await customerPage.waitForSelector(sel('widget-chat'), { timeout: WAIT });
       await waitForText(customerPage, `${sel('widget-messages')} [data-sender="customer"]`, FIRST_MESSAGE);
     });
@@ -248,8 +157,7 @@ describe('chat from the widget to an agent and back', () => {
       expect(await offer!.$eval(sel('offer-first-message'), (e) => e.textContent)).toBe(FIRST_MESSAGE);
       expect(await offer!.$eval(sel('offer-customer'), (e) => e.textContent)).toContain(CUSTOMER_NAME);
       expect(await offer!.$eval(sel('offer-queue'), (e) => e.textContent)).toBe('General questions');
-      await click(agentPage, sel('offer-accept'));
-      await agentPage.waitForSelector(sel('chat-pane', '[data-status="assigned"]:not([hidden])'), { timeout: WAIT });
+      await acceptOffer(agentPage);
       await waitForText(agentPage, `${sel('chat-messages')} [data-sender="customer"]`, FIRST_MESSAGE);
       await agentPage.waitForFunction(() => document.querySelectorAll('[data-testid="offer-card"]').length === 0, {
         timeout: WAIT,
@@ -334,10 +242,7 @@ describe('chat from the widget to an agent and back', () => {
     await step('admin console', async () => {
       const adminPage = await browser!.newPage();
       adminPage.on('pageerror', (err) => pageErrors.push(`admin: ${err instanceof Error ? err.message : String(err)}`));
-      await adminPage.goto(`${baseUrl}/admin/`, { waitUntil: 'domcontentloaded' });
-      await fill(adminPage, sel('admin-login-email'), ADMIN_EMAIL);
-      await fill(adminPage, sel('admin-login-password'), ADMIN_PASSWORD);
-      await click(adminPage, sel('admin-login-submit'));
+      await signInAdmin(adminPage, baseUrl, ADMIN_PASSWORD);
       await adminPage.waitForSelector(sel('admin-queue-row', '[data-queue-id="general"]'), { timeout: WAIT });
       await adminPage.waitForSelector(sel('admin-account-row', `[data-account-email="${AGENT.email}"]`), { timeout: WAIT });
 

@@ -4,29 +4,24 @@
 // tone come back over the phone leg, which proves audio went both ways: browser → Janus → SIPp. The agent's hang-up sends
 // the caller a BYE. Janus runs in a network namespace this test makes (as in call.test.ts).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Page } from 'puppeteer-core';
-import { loadConfig } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { startMccs, type Mccs } from '../../app.js';
+import type { Mccs } from '../../app.js';
 import { createTestNetns, type TestNetns } from '../support/netns.js';
 import { waitForMedia } from '../support/server.js';
 import { startJanusInNetns, type JanusInNetns } from '../support/janus-netns.js';
 import { detectTones, launchMediaBrowser, waitForStats, type MediaBrowser } from '../support/media-browser.js';
 import { runSipp } from '../support/sipp.js';
 import { freePort } from '../support/ports.js';
+import { baseUrlOf, changeAdminPassword, click, e2eFolders, fill, http as httpTo, sel, startE2eServer, teardown, type E2eFolders } from '../support/e2e.js';
 
 declare const window: { __mccsCalls?: Map<string, { main?: unknown }>; __mccsMedia: { refOf(pc: unknown): string | null } };
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WAIT = 20_000;
 const AGENT = { email: 'pat.phone@example.com', displayName: 'Pat Phone', password: 'agent-pass-123' };
 
-let root: string;
+let folders: E2eFolders | undefined;
 let ns: TestNetns | undefined;
 let janus: JanusInNetns | undefined;
 let mccs: Mccs | undefined;
@@ -34,62 +29,26 @@ let agent: MediaBrowser | undefined;
 let baseUrl: string;
 let sipPort: number;
 
-
-async function http<T>(method: string, route: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(baseUrl + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-const sel = (id: string, extra = '') => `[data-testid="${id}"]${extra}`;
-async function click(page: Page, selector: string): Promise<void> {
-  await (await page.waitForSelector(selector, { visible: true, timeout: WAIT }))!.click();
-}
-async function fill(page: Page, selector: string, value: string): Promise<void> {
-  const el = await page.waitForSelector(selector, { visible: true, timeout: WAIT });
-  await el!.click({ clickCount: 3 });
-  await el!.type(value);
-}
+const http = <T>(method: string, route: string, body?: unknown, token?: string): Promise<T> => httpTo<T>(baseUrl, method, route, body, token);
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'mccs-phone-e2e-'));
-  const dataDir = path.join(root, 'data');
-  const webRoot = path.join(root, 'web');
-  mkdirSync(dataDir);
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web-client/vite.config.ts', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO },
-  );
+  folders = await e2eFolders('mccs-phone-e2e-');
+  const root = folders.root;
   ns = await createTestNetns();
   janus = await startJanusInNetns(ns, { dataDir: path.join(root, 'janus') });
   // The caller (SIPp) sends from the veth's host side, so Janus in the namespace can send RTP back.
   const trunks = path.join(root, 'trunks.json');
   writeFileSync(trunks, JSON.stringify([{ id: 'test-carrier', allow: [`${ns.hostIp}/32`], queueId: 'general' }]));
   sipPort = await freePort();
-  const config = loadConfig({
-    MCCS_DATA_DIR: dataDir,
-    MCCS_HTTP_PORT: '0',
-    MCCS_HTTP_HOST: '127.0.0.1',
-    MCCS_WEB_ROOT: webRoot,
+  mccs = await startE2eServer(folders, {
     MCCS_JANUS: 'external',
     MCCS_JANUS_WS_URL: janus.wsUrl,
     MCCS_SIP_HOST: ns.hostIp,
     MCCS_SIP_PORT: String(sipPort),
     MCCS_SIP_TRUNKS_FILE: trunks,
-    MCCS_ADMIN_INITIAL_PASSWORD: 'admin-pass-123',
-    MCCS_PUBLIC_RATE_LIMIT: '10000',
-    MCCS_LOG_LEVEL: 'warn',
   });
-  mccs = await startMccs(config, createLogger(config));
-  baseUrl = mccs.url.replace(/\/$/, '');
-  const first = await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-123' });
-  await http('POST', '/api/auth/password', { currentPassword: 'admin-pass-123', newPassword: 'admin-pass-456' }, first.token);
-  const admin = (await http<{ token: string }>('POST', '/api/auth/login', { email: 'admin@mccs.local', password: 'admin-pass-456' })).token;
+  baseUrl = baseUrlOf(mccs);
+  const admin = await changeAdminPassword(baseUrl, 'admin-pass-456');
   await http('POST', '/api/admin/accounts', { ...AGENT, role: 'agent', chatCapacity: 2 }, admin);
   await waitForMedia(baseUrl, WAIT);
   agent = await launchMediaBrowser({ toneHz: 1000, rootDir: root });
@@ -99,10 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.close().catch(() => undefined);
-  await mccs?.close().catch(() => undefined);
-  await janus?.close().catch(() => undefined);
-  await ns?.destroy().catch(() => undefined);
-  if (root) rmSync(root, { recursive: true, force: true });
+  await teardown({ mccs, also: [async () => janus?.close(), async () => ns?.destroy()], root: folders?.root });
 }, 60_000);
 
 test('a phone caller is answered in the agent app and audio flows both ways over the phone leg', async () => {
@@ -117,7 +73,7 @@ test('a phone caller is answered in the agent app and audio flows both ways over
 
   const sipp = runSipp({
     scenario: 'uac-talk-wait-bye.xml',
-    workDir: root,
+    workDir: folders!.root,
     target: { host: ns!.hostIp, port: sipPort },
     localIp: ns!.hostIp,
     sipPort: await freePort(),

@@ -1,5 +1,6 @@
-// Agents who sign up themselves (docs/agents.md): sign-up validation, the verification gate (no Ready,
-// no offers until approved), admins' decisions and their audit trail, suspension ending live sessions,
+// Agents who sign up themselves (docs/agents.md): sign-up validation (a price held to the topics' ranges
+// like the later setting), the verification gate (no Ready, no offers until approved; the agent's app told
+// at once), admins' decisions and their audit trail, suspension ending live sessions,
 // what agents may not change about themselves, documents, and their own policies (hours, do not
 // disturb, channels) keeping them away from work. On SQLite and PostgreSQL.
 import type { Repository } from 'typeorm';
@@ -78,6 +79,48 @@ describe.each(DIALECTS)('agent sign-up on $name', (dialect) => {
     expect(again.status).toBe(409);
   });
 
+  test('a price per minute at sign-up is held to the topics’ agent price ranges, exactly as the later setting is', async () => {
+    expect((await api(server.url, 'POST', '/api/admin/queues', { id: 'paid-advice', name: 'Paid advice' }, admin)).status).toBe(201);
+    const plan = {
+      queueId: 'paid-advice',
+      channel: 'chat',
+      currency: 'EUR',
+      perMinuteMinor: 600,
+      sessionFeeMinor: 0,
+      freeSeconds: 0,
+      firstIncrementSeconds: 1,
+      nextIncrementSeconds: 1,
+      agentPriceMinMinor: 100,
+      agentPriceMaxMinor: 900,
+      revenueShareBps: 7000,
+    };
+    expect((await api(server.url, 'PUT', '/api/admin/rate-plans', plan, admin)).status).toBe(200);
+    const email = `priced-${Date.now()}@example.test`;
+    const refused: Array<[string, unknown]> = [
+      ['negative', -1],
+      ['not whole cents', 1.5],
+      ['not a number', 'cheap'],
+      ['above every topic’s range', 901],
+      ['below every topic’s range', 99],
+    ];
+    for (const [why, price] of refused) {
+      const res = await api<{ error: { code: string } }>(server.url, 'POST', '/api/agent-signup', signupBody({ email, pricePerMinuteMinor: price }));
+      expect({ why, status: res.status, code: res.body.error.code }).toEqual({ why, status: 400, code: 'VALIDATION' });
+    }
+    // The later setting (PUT /api/agent/price) refuses the same prices and takes the same ones.
+    const later = await approvedAgent();
+    for (const price of [901, 99]) expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: price }, later.token)).status).toBe(400);
+    expect((await api(server.url, 'PUT', '/api/agent/price', { pricePerMinuteMinor: 900 }, later.token)).status).toBe(200);
+
+    // Nothing was stored by the refusals: the same email signs up, at the top of the range.
+    const priced = await signUpAgent(server.url, { email, pricePerMinuteMinor: 900 });
+    const price = async (token: string) => (await api<{ pricePerMinuteMinor: number | null }>(server.url, 'GET', '/api/agent/earnings', undefined, token)).body.pricePerMinuteMinor;
+    expect(await price(priced.token)).toBe(900);
+    // Null or no price: each topic's own price (not zero).
+    expect(await price((await signUpAgent(server.url, { pricePerMinuteMinor: null })).token)).toBeNull();
+    expect(await price((await signUpAgent(server.url)).token)).toBeNull();
+  });
+
   test('a pending agent signs in and edits the profile, but cannot go ready nor get offers until approved', async () => {
     const a = await signUpAgent(server.url);
     const profile = await api<{ verification: string }>(server.url, 'GET', '/api/agent/profile', undefined, a.token);
@@ -98,7 +141,16 @@ describe.each(DIALECTS)('agent sign-up on $name', (dialect) => {
     const none = await Promise.race([offered.then(() => 'offer'), sleep(200).then(() => 'none')]);
     expect(none).toBe('none');
 
+    const bystander = await agentSocket((await signUpAgent(server.url)).token);
     await decide(server.url, admin, a.id, 'approve', 'ID and diploma checked');
+    // The agent's app hears it at once (no polling): the account changed, and the agent stays not
+    // ready (they choose when to start) but no longer "awaiting verification".
+    expect(await next(socket, 'account:updated')).toEqual({ verification: 'verified' });
+    expect(await next<AgentStatus>(socket, 'presence', (s) => s.reason !== 'awaiting verification')).toMatchObject({ state: 'not_ready', reason: null });
+    expect((await api<{ verification: string }>(server.url, 'GET', '/api/agent/profile', undefined, a.token)).body.verification).toBe('verified');
+    // Only that agent is told; another agent, still pending, keeps its reason.
+    await expect(next(bystander.socket, 'account:updated', () => true, 500)).rejects.toThrow('no "account:updated"');
+    expect(await request(bystander.socket, 'presence:set', { state: 'ready' })).toMatchObject({ ok: false, error: { data: { reason: 'awaiting verification' } } });
     expect((await call<AgentStatus>(socket, 'presence:set', { state: 'ready' })).state).toBe('ready');
     const offer = await offered;
     expect(offer.taskId).toBe(view.taskId);

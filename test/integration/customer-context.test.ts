@@ -1,13 +1,15 @@
-// Customer context through the API: the offer says who the customer is to us; the authorisation
+// Customer context through the API: the offer says who the customer is to us (the previous agent as
+// the queue allows); the authorisation
 // matrix (customer, assigned agent, other agent, supervisor, admin) over every context route and the
-// rating event; masking and shared history as the queue allows; notes, tags and the flag (flagged
+// rating event and the customer's own email and history routes; masking and shared history as the queue allows; notes, tags and the flag (flagged
 // customers first); ratings feed the agent's rating; export, erasure (financial records kept) and
 // merge, each in the access log; transcript retention.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
-import { call, connect, msgId, next, request, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
+import { adminToken, api, createAgent, startTestServer, type TestServer } from '../support/server.js';
+import { call, connect, msgId, next, request, type AgentSocket } from '../support/sockets.js';
+import { chatParties } from '../support/chat-parties.js';
 import type { CustomerChatView, Offer } from '../../protocol/events.js';
 import type { CustomerContextView } from '../../protocol/context.js';
 import { openDatabase } from '../../db/data-source.js';
@@ -21,33 +23,7 @@ import { loadConfig } from '../../lib/config.js';
 let server: TestServer;
 let admin: string;
 let supervisor: string;
-const sockets: Array<{ close(): unknown }> = [];
-
-async function readyAgent(name: string): Promise<{ socket: AgentSocket; id: string; token: string }> {
-  const a = await createAgent(server.url, admin, { displayName: name, chatCapacity: 3 });
-  const socket = await connect<AgentSocket>(server.url, '/agent', a.token);
-  sockets.push(socket);
-  await next(socket, 'hello');
-  await call(socket, 'presence:set', { state: 'ready' });
-  return { socket, id: a.id, token: a.token };
-}
-
-async function customer(name: string): Promise<{ socket: CustomerSocket; id: string; token: string }> {
-  const v = await visitorToken(server.url, name);
-  const socket = await connect<CustomerSocket>(server.url, '/customer', v.token);
-  sockets.push(socket);
-  return { socket, id: v.customerId, token: v.token };
-}
-
-/** A chat of `c` in `queueId`, offered to and accepted by `agent`. */
-async function served(c: { socket: CustomerSocket }, agent: { socket: AgentSocket }, queueId = 'general', text = 'Hello'): Promise<{ taskId: string; offer: Offer }> {
-  const offered = next<Offer>(agent.socket, 'offer');
-  const view = await call<CustomerChatView>(c.socket, 'chat:start', { queueId, text, clientMsgId: msgId() });
-  const offer = await offered;
-  expect(offer.taskId).toBe(view.taskId);
-  await call(agent.socket, 'offer:accept', { taskId: view.taskId });
-  return { taskId: view.taskId, offer };
-}
+const { sockets, readyAgent, customer, served, closeAll } = chatParties(() => ({ url: server.url, admin }));
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -57,11 +33,33 @@ beforeAll(async () => {
   supervisor = (await api<{ token: string }>(server.url, 'POST', '/api/auth/login', { email: (sup.body as unknown as { email: string }).email, password: 'supervisor-pass-1' })).body.token;
 });
 
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
+afterEach(closeAll);
 afterAll(async () => {
   await server?.close();
+});
+
+test('the offer names the previous agent to that agent, and to others only when the queue shares history', async () => {
+  const ann = await readyAgent('Ann');
+  const c = await customer('Quinn');
+  const first = await served(c, ann);
+  await call(ann.socket, 'chat:end', { taskId: first.taskId });
+  await call(ann.socket, 'wrapup:done', { taskId: first.taskId });
+  // Back to the same agent: she sees it was her.
+  const again = await served(c, ann, 'general', 'Hello again');
+  expect(again.offer.context).toMatchObject({ returning: true, previousAgentName: 'Ann' });
+  await call(ann.socket, 'chat:end', { taskId: again.taskId });
+  await call(ann.socket, 'wrapup:done', { taskId: again.taskId });
+  await call(ann.socket, 'presence:set', { state: 'not_ready' });
+  // To another agent of a queue that shares history: named too.
+  expect((await api(server.url, 'PATCH', '/api/admin/queues/general', { shareHistory: true }, admin)).status).toBe(200);
+  try {
+    const ben = await readyAgent('Ben');
+    const third = await served(c, ben, 'general', 'Third time');
+    expect(third.offer.context).toMatchObject({ returning: true, sessions: 2, previousAgentName: 'Ann' });
+    await call(ben.socket, 'presence:set', { state: 'not_ready' });
+  } finally {
+    expect((await api(server.url, 'PATCH', '/api/admin/queues/general', { shareHistory: false }, admin)).status).toBe(200);
+  }
 });
 
 test('the offer tells a returning customer apart, with the previous agent; only permitted staff see the context', async () => {
@@ -79,11 +77,12 @@ test('the offer tells a returning customer apart, with the previous agent; only 
   expect(await call(c.socket, 'chat:rate', { taskId: first.taskId, stars: 5, comment: 'Great help' })).toEqual({ taskId: first.taskId, stars: 5 });
   expect(await request(c.socket, 'chat:rate', { taskId: first.taskId, stars: 1 })).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
 
-  // The same customer again, to another agent: the offer says who they are to us.
+  // The same customer again, to another agent: the offer says who they are to us — but not who
+  // served them before, since this queue does not share history.
   await call(alice.socket, 'presence:set', { state: 'not_ready' });
   const bob = await readyAgent('Bob');
   const second = await served(c, bob, 'general', 'Me again');
-  expect(second.offer.context).toMatchObject({ returning: true, sessions: 1, previousAgentName: 'Alice', notes: 1 });
+  expect(second.offer.context).toMatchObject({ returning: true, sessions: 1, previousAgentName: null, notes: 1 });
 
   // Authorisation matrix over the context of the second conversation.
   const stranger = await customer('Mallory');
@@ -95,6 +94,17 @@ test('the offer tells a returning customer apart, with the previous agent; only 
   expect((await api(server.url, 'GET', route, undefined, alice.token)).status).toBe(403); // the first conversation's agent
   expect((await api(server.url, 'POST', `/api/tasks/${second.taskId}/notes`, { body: 'x' }, other.token)).status).toBe(403);
   expect(await request(stranger.socket, 'chat:rate', { taskId: first.taskId, stars: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  // The customer's own routes act on the visitor token's profile only: staff tokens and no token are refused,
+  // another visitor sees only their own conversations and cannot verify an email with a code sent to this one.
+  const email = `casey.${Date.now()}@example.test`;
+  expect((await api(server.url, 'POST', '/api/me/email', { email }, c.token)).status).toBe(202);
+  for (const [method, route, body] of [['POST', '/api/me/email', { email }], ['POST', '/api/me/email/verify', { email, code: '123456' }], ['GET', '/api/me/conversations', undefined]] as const) {
+    expect((await api(server.url, method, route, body)).status).toBe(401);
+    for (const token of [bob.token, other.token, supervisor, admin]) expect((await api(server.url, method, route, body, token)).status).toBe(403);
+  }
+  expect((await api(server.url, 'POST', '/api/me/email/verify', { email, code: '123456' }, stranger.token)).status).toBe(409);
+  expect((await api<{ conversations: unknown[] }>(server.url, 'GET', '/api/me/conversations', undefined, stranger.token)).body.conversations).toEqual([]);
+  expect((await api<{ conversations: Array<{ taskId: string }> }>(server.url, 'GET', '/api/me/conversations', undefined, c.token)).body.conversations.map((x) => x.taskId)).toEqual([second.taskId, first.taskId]);
 
   // The assigned agent: their own conversation only (the queue does not share history), notes visible.
   const asBob = await api<CustomerContextView>(server.url, 'GET', route, undefined, bob.token);
@@ -252,9 +262,9 @@ test('transcripts past their retention lose their text; one identity is one cust
     // The caller's number: masked for the agent holding their conversation, plain for an admin.
     await db.getRepository(TaskEntity).insert({ ...task('live-task', now), status: 'assigned', agentId: 'agent-1', endedAt: null, completedAt: null });
     const asAgent = await context.view({ id: 'agent-1', role: 'agent' }, 'live-task');
-    expect(asAgent.customer.identities).toEqual([{ kind: 'phone', value: '+3584•••••222', masked: true }]);
+    expect(asAgent.customer.identities).toEqual([{ kind: 'phone', value: '+3584•••••222', masked: true, verified: true }]);
     const asAdmin = await context.view({ id: 'admin-1', role: 'admin' }, 'live-task');
-    expect(asAdmin.customer.identities).toEqual([{ kind: 'phone', value: '+358401112222', masked: false }]);
+    expect(asAdmin.customer.identities).toEqual([{ kind: 'phone', value: '+358401112222', masked: false, verified: true }]);
     await expect(context.view({ id: 'agent-2', role: 'agent' }, 'live-task')).rejects.toThrow(/not assigned to you/);
   } finally {
     await db.destroy();

@@ -148,4 +148,52 @@ describe.each(dialects)('database: $name', (dialect) => {
     expect(second.affected).toBe(0);
     expect((await repo.findOneByOrFail({ id: row.id })).agentId).toBe('a1');
   });
+
+  // On SQLite TypeORM shares one connection: without db/sqlite-transactions.ts the save below ran inside
+  // the open transaction and was rolled back with it, and the second transaction nested in the first.
+  describe('transactions are isolated from the rest of the process', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const exists = async (id: string) => (await ds.getRepository(TaskEntity).countBy({ id })) === 1;
+
+    test("a rolled-back transaction takes only its own statements with it, not another caller's save", async () => {
+      const mine = task();
+      const other = task();
+      const failing = ds.transaction(async (m) => {
+        await m.getRepository(TaskEntity).insert(mine);
+        await sleep(60); // another caller saves meanwhile
+        throw new Error('rolled back on purpose');
+      });
+      await sleep(15);
+      await ds.getRepository(TaskEntity).save(other);
+      await expect(failing).rejects.toThrow('rolled back on purpose');
+      expect(await exists(mine.id)).toBe(false);
+      expect(await exists(other.id)).toBe(true);
+    });
+
+    test("a second transaction does not become part of a first that rolls back", async () => {
+      const first = task();
+      const second = task();
+      const failing = ds.transaction(async (m) => {
+        await m.getRepository(TaskEntity).insert(first);
+        await sleep(60);
+        throw new Error('first rolled back');
+      });
+      await sleep(15);
+      await ds.transaction(async (m) => void (await m.getRepository(TaskEntity).insert(second)));
+      await expect(failing).rejects.toThrow('first rolled back');
+      expect(await exists(first.id)).toBe(false);
+      expect(await exists(second.id)).toBe(true);
+    });
+
+    test('a transaction opened inside a transaction runs within it (no deadlock)', async () => {
+      const outer = task();
+      const inner = task();
+      await ds.transaction(async (m) => {
+        await m.getRepository(TaskEntity).insert(outer);
+        await ds.transaction(async (m2) => void (await m2.getRepository(TaskEntity).insert(inner)));
+      });
+      expect(await exists(outer.id)).toBe(true);
+      expect(await exists(inner.id)).toBe(true);
+    });
+  });
 });

@@ -1,15 +1,12 @@
 // The HTTP API as a client sees it: health endpoints, sign-in, admin rules, and every kind of bad
 // input answered with a clear 4xx while nothing stored changes.
 import { SignJWT } from 'jose';
-import { ADMIN_EMAIL, ADMIN_FIRST_PASSWORD, TOKEN_SECRET, adminToken, api, startTestServer, type TestServer } from '../support/server.js';
+import { ADMIN_EMAIL, ADMIN_FIRST_PASSWORD, TOKEN_SECRET, adminToken, api, startTestServer, startTestServerWithAdmin, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let admin: string;
 
-beforeAll(async () => {
-  server = await startTestServer();
-  admin = await adminToken(server.url);
-});
+beforeAll(async () => ({ server, admin } = await startTestServerWithAdmin()));
 afterAll(() => server.close());
 
 const accountCount = async () => (await api<unknown[]>(server.url, 'GET', '/api/admin/accounts', undefined, admin)).body.length;

@@ -4,55 +4,28 @@
 // in a network namespace by the browser media tests.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from '../../lib/logger.js';
-import { createJanusEngine, startJanusProcess, type JanusEngine, type JanusProcess, type MediaRoom } from '../../media/index.js';
-import { createRtpPeer, type RtpPeer } from '../support/rtp.js';
-import { freePort } from '../support/ports.js';
+import { createJanusEngine, type JanusEngine, type MediaRoom } from '../../media/index.js';
+import { rtpLegs, startJanusBed, until, type JanusBed } from '../support/media-bed.js';
 
 const silent = winston.createLogger({ silent: true }) as unknown as Logger;
-let dataDir: string;
-let janus: JanusProcess;
+let bed: JanusBed;
 let engine: JanusEngine;
 let other: JanusEngine | undefined;
-const peers: RtpPeer[] = [];
+const legs = rtpLegs();
+const rtpLeg = legs.join;
 let room: MediaRoom | undefined;
 
-
-async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function rtpLeg(r: MediaRoom, legId: string, tone: number): Promise<RtpPeer> {
-  const peer = await createRtpPeer();
-  peers.push(peer);
-  const { local } = await r.joinRtp({ legId, display: legId, codec: 'pcmu', remote: { ip: '127.0.0.1', port: peer.port } });
-  peer.start(local, tone);
-  return peer;
-}
-
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'mccs-media-'));
-  const port = await freePort();
-  janus = await startJanusProcess({
-    janus: { mode: 'auto', binary: 'janus', wsUrl: `ws://127.0.0.1:${port}`, wsPort: port, rtpPortRange: '21000-21999' },
-    dataDir,
-    logger: silent,
-  });
-  expect(await janus.settled()).toBe('running');
-  engine = createJanusEngine({ wsUrl: `ws://127.0.0.1:${port}`, logger: silent, loadPollMs: 200 });
-  await until('node healthy', () => engine.nodes()[0]?.health.state === 'up');
+  bed = await startJanusBed({ prefix: 'mccs-media-', rtpPortRange: '21000-21999', logger: silent, loadPollMs: 200 });
+  engine = bed.engine;
 }, 60_000);
 
 afterEach(async () => {
-  for (const p of peers.splice(0)) await p.close();
+  await legs.closeAll();
   await room?.destroy();
   room = undefined;
   await other?.close();
@@ -60,13 +33,11 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await engine?.close();
-  await janus?.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await bed?.close();
 });
 
 it('mixes two phone legs: each hears the other, a server-side mute silences one, and the mix is recorded', async () => {
-  const recordDir = path.join(dataDir, 'rec');
+  const recordDir = path.join(bed.dir, 'rec');
   execFileSync('mkdir', ['-p', recordDir]);
   const sessionId = randomUUID();
   const started = Date.now();
@@ -102,12 +73,10 @@ it('keeps the coach mix apart: the agent hears the whispering supervisor, the cu
   room = await engine.createRoom({ sessionId: randomUUID(), video: false });
   const customer = await rtpLeg(room, 'customer', 0);
   await rtpLeg(room, 'agent', 0);
-  const peer = await createRtpPeer();
-  peers.push(peer);
+  const peer = await legs.peer();
   const agentCoach = await room.joinRtp({ legId: 'agent-coach', mix: 'coach', display: 'agent', muted: true, codec: 'pcmu', remote: { ip: '127.0.0.1', port: peer.port } });
   peer.start(agentCoach.local, 0);
-  const supervisor = await createRtpPeer();
-  peers.push(supervisor);
+  const supervisor = await legs.peer();
   const sup = await room.joinRtp({ legId: 'supervisor', mix: 'coach', display: 'sup', codec: 'pcmu', remote: { ip: '127.0.0.1', port: supervisor.port } });
   supervisor.start(sup.local, 1000);
   await until('agent hears the whisper', () => peer.recentLevel() > 1000);

@@ -3,17 +3,16 @@
 // plays the customer's phone: it rings, answers with its offer, streams a tone), the phone's room
 // becomes the task's call, the agent's softphone joins it, and the agent's hang-up sends BYE. A
 // number that does not answer leaves a note in the conversation. Real Janus on loopback.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { adminToken, api, createAgent, startTestServer, visitorToken, waitForMedia, type TestServer } from '../support/server.js';
+import { readFileSync } from 'node:fs';
+import { api, createAgent, visitorToken, type TestServer } from '../support/server.js';
+import { startPhoneServer, type PhoneServer } from '../support/phone-server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import { runSipp, sippListening, type SippRun } from '../support/sipp.js';
-import { freePort } from '../support/ports.js';
+import { freePort, freePortPair } from '../support/ports.js';
 import type { ChatMessage, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 
 const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+let bed: PhoneServer;
 let server: TestServer;
 let admin: string;
 let workDir: string;
@@ -49,32 +48,21 @@ async function callbackOffered(number: string): Promise<{ agent: AgentSocket; of
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-callback-'));
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
-  // Two distinct ports: a free port just released may be handed out again.
-  phonePort = await freePort();
-  sipPort = await freePort();
-  while (sipPort === phonePort) sipPort = await freePort();
-  const trunks = path.join(workDir, 'trunks.json');
-  writeFileSync(trunks, JSON.stringify([{ id: 'carrier', allow: ['127.0.0.1/32'], target: `127.0.0.1:${phonePort}`, callbacks: true, maxConcurrent: 5 }]));
-  server = await startTestServer({
-    MCCS_JANUS: 'auto',
-    MCCS_JANUS_WS_PORT: String(await freePort()),
-    MCCS_JANUS_RTP_PORTS: '26000-26999',
-    MCCS_SIP_PORT: String(sipPort),
-    MCCS_SIP_TRUNKS_FILE: trunks,
+  let bridgePort: number;
+  [phonePort, bridgePort] = await freePortPair();
+  bed = await startPhoneServer({
+    prefix: 'mccs-callback-',
+    janusRtpPorts: '26000-26999',
+    sipPort: bridgePort,
+    trunks: [{ id: 'carrier', allow: ['127.0.0.1/32'], target: `127.0.0.1:${phonePort}`, callbacks: true, maxConcurrent: 5 }],
   });
-  admin = await adminToken(server.url);
-  await waitForMedia(server.url);
+  ({ server, admin, workDir, sipPort } = bed);
 }, 60_000);
 
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => bed?.close());
 
 test('accepting a callback calls the customer; once they answer the agent joins, and the agent’s hang-up sends BYE', async () => {
   const sipp = (await phone('uas-answer-wait-bye.xml')).run;
@@ -157,6 +145,7 @@ test('a waiting phone caller presses 9: they hear they will be called back, the 
   await call(agent, 'presence:set', { state: 'ready' });
   const offer = await offered;
   expect(offer).toMatchObject({ channel: 'call', firstMessage: 'Phone call from +4930111' });
-  // The number is one customer across calls: the offer knows them from the call before (to Mobile Mo).
-  expect(offer.context).toMatchObject({ returning: true, previousAgentName: 'Mobile Mo' });
+  // The number is one customer across calls: the offer knows them from the call before (to Mobile Mo,
+  // whom it does not name: the queue does not share history).
+  expect(offer.context).toMatchObject({ returning: true, sessions: 1, previousAgentName: null });
 }, 60_000);

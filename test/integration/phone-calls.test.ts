@@ -2,17 +2,16 @@
 // queue like a chat (as a task of channel "call"), the agent answers in the softphone (joins the
 // caller's media room), and a hang-up on either side ends both the SIP dialog and the task. Real
 // Janus on loopback (plain RTP needs no ICE); the softphone's SDP is a real Chromium offer.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { adminToken, api, createAgent, startTestServer, waitForMedia, type TestServer } from '../support/server.js';
+import { readFileSync } from 'node:fs';
+import { api, createAgent, type TestServer } from '../support/server.js';
+import { startPhoneServer, type PhoneServer } from '../support/phone-server.js';
 import { call, connect, next, type AgentSocket } from '../support/sockets.js';
 import { runSipp } from '../support/sipp.js';
 import type { MediaView, Offer } from '../../protocol/events.js';
 import { freePort } from '../support/ports.js';
 
 const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
+let bed: PhoneServer;
 let server: TestServer;
 let admin: string;
 let sipPort: number;
@@ -34,29 +33,18 @@ async function caller(scenario: string) {
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(path.join(os.tmpdir(), 'mccs-phone-'));
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
-  const trunks = path.join(workDir, 'trunks.json');
-  writeFileSync(trunks, JSON.stringify([{ id: 'local-test', allow: ['127.0.0.1/32'], queueId: 'general', maxConcurrent: 5 }]));
-  sipPort = await freePort();
-  server = await startTestServer({
-    MCCS_JANUS: 'auto',
-    MCCS_JANUS_WS_PORT: String(await freePort()),
-    MCCS_JANUS_RTP_PORTS: '25000-25999',
-    MCCS_SIP_PORT: String(sipPort),
-    MCCS_SIP_TRUNKS_FILE: trunks,
+  bed = await startPhoneServer({
+    prefix: 'mccs-phone-',
+    janusRtpPorts: '25000-25999',
+    trunks: [{ id: 'local-test', allow: ['127.0.0.1/32'], queueId: 'general', maxConcurrent: 5 }],
   });
-  admin = await adminToken(server.url);
-  await waitForMedia(server.url);
+  ({ server, admin, workDir, sipPort } = bed);
 }, 60_000);
 
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => bed?.close());
 
 test('a caller on a trunk waits in the queue, the agent answers in the softphone, and the agent’s hang-up sends BYE', async () => {
   const agent = await readyAgent('Phoebe');

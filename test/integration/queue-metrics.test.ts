@@ -5,6 +5,7 @@ import { adminToken, api, createAgent, startTestServer, visitorToken, type TestS
 import { call, connect, connectError, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { CustomerChatView, Offer, QueueMetricsSnapshot, QueueMetricsView } from '../../protocol/events.js';
 import type { Socket } from 'socket.io-client';
+import type { WaitingHistoryView } from '../../protocol/http.js';
 
 let server: TestServer;
 let admin: string;
@@ -74,6 +75,15 @@ test('a chat answered and one abandoned show up in the figures, live on /supervi
   await call(agent.socket, 'chat:end', { taskId: chat1.taskId });
   await call(agent.socket, 'wrapup:done', { taskId: chat1.taskId });
 
+  // A wallboard opened now sees that one contact waited a moment ago.
+  const history = await api<WaitingHistoryView>(server.url, 'GET', '/api/supervisor/queues/waiting-history', undefined, supervisor);
+  expect(history.status).toBe(200);
+  expect(history.body).toMatchObject({ bucketMs: 15_000, windowMs: 1_800_000 });
+  const generalHistory = history.body.queues.general!;
+  expect(Math.max(...generalHistory.map((s) => s.waiting))).toBe(1);
+  expect(generalHistory.at(-1)!.waiting).toBeLessThanOrEqual(1);
+  for (const sample of generalHistory) expect(sample.at).toBeGreaterThanOrEqual(history.body.at - history.body.windowMs);
+
   const all = await api<QueueMetricsSnapshot>(server.url, 'GET', '/api/supervisor/queues/metrics', undefined, admin);
   expect(all.status).toBe(200);
   expect(all.body.queues.map((q) => q.queueId)).toEqual(expect.arrayContaining(['general', 'billing', 'technical']));
@@ -119,7 +129,7 @@ test('an interval can be asked for; bad ranges and unknown queues are refused', 
 });
 
 test('agents get 403 and cannot open the /supervisor stream; the routes are in the OpenAPI document', async () => {
-  for (const route of ['/api/supervisor/queues/metrics', '/api/supervisor/queues/general/metrics']) {
+  for (const route of ['/api/supervisor/queues/metrics', '/api/supervisor/queues/general/metrics', '/api/supervisor/queues/waiting-history']) {
     expect((await api(server.url, 'GET', route, undefined, agent.token)).status).toBe(403);
     expect((await api(server.url, 'GET', route)).status).toBe(401);
   }

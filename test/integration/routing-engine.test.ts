@@ -9,9 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { InvalidStateError } from '../../lib/errors.js';
 import { RoutingEngine, type AgentProfile, type EngineOptions, type OfferRevokeReason, type TaskTicket } from '../../routing/engine.js';
-import { MemoryQueueStore, createRedisQueueStore, type QueueStore } from '../../routing/store/index.js';
-import { REDIS_URL, uniquePrefix } from '../contract/redis-support.js';
-import { lcg, sleep, tracked, waitFor, type DelayRule } from '../support/engine-harness.js';
+import type { QueueStore } from '../../routing/store/index.js';
+import { STORES, settled, lcg, sleep, tracked, waitFor, type DelayRule } from '../support/engine-harness.js';
 
 // ---- helpers --------------------------------------------------------------------------------------
 
@@ -80,10 +79,6 @@ const SHORT = { offerTimeoutMs: 150, rejectCooldownMs: 300, disconnectGraceMs: 2
 /** Node may run a timer a millisecond or so before Date.now() reaches its due time. */
 const TIMER_EARLY_MS = 5;
 
-const STORES: Array<[string, () => Promise<QueueStore>]> = [
-  ['memory', async () => new MemoryQueueStore()],
-  ['redis', () => createRedisQueueStore(REDIS_URL, uniquePrefix())],
-];
 
 // ---- the suite, once per store ---------------------------------------------------------------------
 
@@ -98,13 +93,7 @@ describe.each(STORES)('RoutingEngine on the %s store', (_kind, makeStore) => {
   let ev: ReturnType<typeof record>;
 
   /** Waits until no store call is in flight and none starts within a macrotask turn. */
-  async function settle(): Promise<void> {
-    await waitFor(async () => {
-      if (inflight() > 0) return false;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return inflight() === 0;
-    }, 'the engine to settle');
-  }
+  const settle = () => settled(inflight);
 
   /** Lets a few sweep passes run, so "nothing happened" means the engine had every chance to act. */
   async function quiet(): Promise<void> {
@@ -148,13 +137,16 @@ describe.each(STORES)('RoutingEngine on the %s store', (_kind, makeStore) => {
 
   const offersReach = (n: number) => () => ev.offers().length >= n;
 
-  /** Holds the engine's next reservationsOfTask(taskId) back: `at` resolves when it gets there, `release()` lets it run. */
-  function holdAt(taskId: string) {
+  /**
+   * Holds back the engine's next candidate read of a queue (a matching pass reads once per waiting
+   * task it looks at): `at` resolves when it gets there, `release()` lets it run.
+   */
+  function holdAtCandidateRead(queueId: string) {
     let reached!: () => void;
     const at = new Promise<void>((resolve) => (reached = resolve));
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    delayCalls((method, args) => (method === 'reservationsOfTask' && args[0] === taskId ? (reached(), delayCalls(null), gate) : null));
+    delayCalls((method, args) => (method === 'availableAgents' && args[0] === queueId ? (reached(), delayCalls(null), gate) : null));
     return { at, release };
   }
 
@@ -536,6 +528,25 @@ describe.each(STORES)('RoutingEngine on the %s store', (_kind, makeStore) => {
       expect((await router().waitingOrder('sales')).map((t) => t.id)).toEqual(['t1', 't2', 't3', 't4']);
     });
 
+    it('withdraws the other offers an agent holds when missed offers set it not ready', async () => {
+      await makeEngine({ offerTimeoutMs: 400, maxMissedOffers: 1 });
+      const t0 = clock.now();
+      await ready(profile('a', { capacity: 2 }));
+      await router().enqueue(ticket('t1', { enqueuedAt: t0 }));
+      await sleep(150);
+      await router().enqueue(ticket('t2', { enqueuedAt: t0 + 1 })); // a's second slot: offered too
+      expect(ev.offerPairs()).toEqual(['a:t1', 'a:t2']);
+      // t1 times out first; a goes not ready and t2's offer, still running, goes with it.
+      await waitFor(async () => (await router().agentSnapshot('a'))?.presence === 'not_ready', 'a to be set not ready');
+      await settle();
+      expect(ev.revoked()).toEqual([
+        { type: 'revoked', agentId: 'a', taskId: 't1', reason: 'timeout' },
+        { type: 'revoked', agentId: 'a', taskId: 't2', reason: 'not_ready' },
+      ]);
+      expect(await router().pendingOffers('a')).toEqual([]);
+      expect((await router().waitingOrder('sales')).map((t) => t.id)).toEqual(['t1', 't2']);
+    });
+
     it('counts only consecutive misses: an accept in between resets the count', async () => {
       await makeEngine({ offerTimeoutMs: SHORT.offerTimeoutMs, maxMissedOffers: 3 });
       const t0 = clock.now();
@@ -687,7 +698,7 @@ describe.each(STORES)('RoutingEngine on the %s store', (_kind, makeStore) => {
       await router().enqueue(ticket('y')); // waits: a is away
       await settle();
       // A pass over the sales queue is busy (held at y) when a comes back, until the grace period is over.
-      const hold = holdAt('y');
+      const hold = holdAtCandidateRead('sales');
       await router().setQueue({ id: 'sales', requiredSkill: 'sales' }); // any change runs a full pass
       await hold.at;
       const back = router().agentConnected(profile('a'), []);

@@ -8,9 +8,9 @@
 //   - every task in exactly one state: waiting, held by one agent, completed or removed — and none
 //     lost (the states together hold every task ever enqueued, the store waits exactly the waiting);
 //   - at most one reservation per task (no ring-all here), and none for a task that is not waiting.
-// And whenever an offer is made: no older task of the same queue and priority waits unreserved that
-// the same agent could take (one it has not rejected within the cooldown) — the order within a
-// priority is kept among equally eligible agents.
+// And whenever an offer is made: no older task of the same priority, in any queue the agent serves,
+// waits unreserved that the same agent could take (one it has not rejected within the cooldown) — the
+// order within a priority is kept among equally eligible agents, across queues too.
 //
 // Time is real (offers expire after a few tens of ms), so a failure names its seed and step, but a
 // rerun may interleave time-outs differently. Each run is bounded in steps and in time.
@@ -19,20 +19,8 @@ import { InvalidStateError } from '../../lib/errors.js';
 import { RoutingEngine, type AgentProfile, type EngineOptions, type TaskTicket } from '../../routing/engine.js';
 import { MemoryQueueStore, createRedisQueueStore, type QueueStore } from '../../routing/store/index.js';
 import { REDIS_URL, uniquePrefix } from '../contract/redis-support.js';
-import { lcg, sleep, tracked, waitFor } from '../support/engine-harness.js';
+import { lcg, settled, sleep, tracked, waitFor } from '../support/engine-harness.js';
 
-/** Waits until no engine store call is in flight and none starts within a macrotask turn. */
-async function settle(inflight: () => number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (inflight() === 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (inflight() === 0) return;
-    }
-    if (Date.now() > deadline) throw new Error('the engine did not settle');
-    await sleep(1);
-  }
-}
 
 
 function profile(id: string, capacity: number, skills: string[]): AgentProfile {
@@ -140,19 +128,19 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
     if (offered.has(task.id)) problems.push(`${task.id} offered to ${agentId} while offered to ${offered.get(task.id)!.agentId}`);
     if (!waiting.has(task.id) && !removing.has(task.id)) problems.push(`offer of ${task.id}, which is not waiting`);
     if (!serves(agentId, task.queueId)) problems.push(`offer of ${task.id} to ${agentId}, who does not serve ${task.queueId}`);
-    // Order within a priority: an older task of the same queue and priority, unreserved, that this
-    // agent could take (it is not cooling down from rejecting it) must not be passed over.
+    // Order within a priority: an older task of the same priority in any of this agent's queues,
+    // unreserved, that it could take (it is not cooling down from rejecting it) must not be passed over.
     const x = tickets.get(task.id)!;
     const passedOver = [...waiting].filter((id) => {
       const y = tickets.get(id)!;
-      return y.queueId === x.queueId && y.priority === x.priority && serviceBefore(y, x) && !offered.has(id) && !coolingDown(id, agentId, at);
+      return serves(agentId, y.queueId) && y.priority === x.priority && serviceBefore(y, x) && !offered.has(id) && !coolingDown(id, agentId, at);
     });
     if (passedOver.length > 0) {
       const before = lastRevoked.get(task.id);
       orderViolations.push(
         `seed ${seed}, step ${step} (${action}): ${task.id} offered to ${agentId}` +
           (before ? ` (its last offer, to ${before.agentId}, ended: ${before.reason})` : '') +
-          ` while the older ${passedOver.join(', ')} (${x.queueId}, priority ${x.priority}) waited unreserved`,
+          ` (${x.queueId}) while the older ${passedOver.map((id) => `${id} (${tickets.get(id)!.queueId})`).join(', ')} (priority ${x.priority}) waited unreserved`,
       );
     }
     offered.set(task.id, { agentId, expiresAt });
@@ -176,7 +164,7 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
   /** The store, read directly while the engine is idle (retried until no engine call overlapped). */
   async function snapshot() {
     for (let attempt = 0; attempt < 200; attempt++) {
-      await settle(inflight);
+      await settled(inflight);
       const before = started();
       const agents = await Promise.all(PROFILES.map((p) => raw.getAgent(p.id)));
       const agentOffers = await Promise.all(PROFILES.map((p) => raw.reservationsOfAgent(p.id)));
@@ -363,9 +351,9 @@ async function simulate(makeStore: () => Promise<QueueStore>, sim: SimOptions, s
     stats.tasks = tickets.size;
     return { steps: step, broken, orderViolations, stats };
   } finally {
-    await settle(inflight).catch(() => undefined);
+    await settled(inflight).catch(() => undefined);
     engine.close();
-    await settle(inflight).catch(() => undefined);
+    await settled(inflight).catch(() => undefined);
     await raw.clear();
     await raw.close();
   }
@@ -423,7 +411,7 @@ describe.each(RUNS)('routing invariants on the $kind store', ({ makeStore, sim, 
 
     // This found the engine bugs reproduced step by step below (offers passing over older tasks of the
     // same queue and priority); on the memory store dozens per seed, on Redis a few.
-    it('keeps the order within a priority among equally eligible agents', () => {
+    it('keeps the order within a priority among equally eligible agents, across their queues', () => {
       expect(result.orderViolations.slice(0, 5)).toEqual([]);
     });
   });
@@ -454,9 +442,9 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
 
   afterEach(async () => {
     t.delayCalls(null);
-    await settle(t.inflight);
+    await settled(t.inflight);
     engine.close();
-    await settle(t.inflight);
+    await settled(t.inflight);
     await raw.clear();
     await raw.close();
   });
@@ -471,13 +459,18 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
 
   const ticket = (id: string, enqueuedAt: number, queueId = 'sales'): TaskTicket => ({ id, queueId, priority: 0, enqueuedAt });
 
-  /** Holds the engine's next reservationsOfTask(taskId) back: resolves `reached` when it gets there, runs it on `release()`. */
-  function holdAt(taskId: string) {
+  /**
+   * Holds back the engine's nth candidate read of the sales queue from now on (a pass reads once per
+   * waiting task it looks at, so n = 2 is the pass arriving at its second task): resolves `at` when it
+   * gets there, runs it on `release()`.
+   */
+  function holdAtCandidateRead(n: number) {
     let reached!: () => void;
     const at = new Promise<void>((resolve) => (reached = resolve));
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    t.delayCalls((method, args) => (method === 'reservationsOfTask' && args[0] === taskId ? (reached(), t.delayCalls(null), gate) : null));
+    let seen = 0;
+    t.delayCalls((method, args) => (method === 'availableAgents' && args[0] === 'sales' && ++seen === n ? (reached(), t.delayCalls(null), gate) : null));
     return { at, release };
   }
 
@@ -512,7 +505,7 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     if (how === 'reject') await engine.reject('a', 'x');
     else await engine.remove('x');
     await engine.enqueue(ticket('z', t0 + 2)); // a newcomer, last in line
-    await settle(t.inflight);
+    await settled(t.inflight);
     expect(offers).toEqual(['a:x', 'a:y']);
   });
 
@@ -525,9 +518,9 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     await engine.agentConnected(profile('a', 1, ['sales']), []); // not ready yet
     await engine.enqueue(ticket('y', t0));
     await engine.enqueue(ticket('x', t0 + 1));
-    await settle(t.inflight);
+    await settled(t.inflight);
     // Hold the pass back when it gets to x (it has found nobody for y), and let a become ready then.
-    const hold = holdAt('x');
+    const hold = holdAtCandidateRead(2);
     await engine.setQueue({ id: 'sales', requiredSkill: 'sales' }); // any change runs a full pass
     await hold.at;
     const becameReady = engine.setPresence('a', 'ready');
@@ -535,7 +528,7 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
     hold.release();
     await becameReady;
     await waitFor(() => offers.length > 0, 'an offer');
-    await settle(t.inflight);
+    await settled(t.inflight);
     expect(offers).toEqual(['a:y']);
   });
 
@@ -544,24 +537,56 @@ describe.each(RUNS)('order within a priority, step by step, on the $kind store',
   // queues A and B freed by a step on B was taken by a pass on A between an older and a younger task
   // of A: the younger one got it. On Redis this happened in normal operation (the simulation found
   // it); a held-back store call makes it happen on demand here.
-  it("an agent freed by a step on another of its queues during a pass gets the pass's oldest task", async () => {
+  // The same moment for a release: releaseTask frees a slot without the queue locks only when nothing
+  // waits unoffered in the agent's queues; here y and x wait, so it must queue behind the pass.
+  it.each(['rejects', 'finishes'] as const)("an agent freed by a step on another of its queues during a pass gets the pass's oldest task (it %s w)", async (how) => {
     await start();
     await ready('b', ['sales', 'billing']);
-    await engine.enqueue(ticket('w', t0, 'billing')); // b is busy with w's offer
+    await engine.enqueue(ticket('w', t0, 'billing')); // b is busy with w's offer (capacity 1)
+    if (how === 'finishes') await engine.accept('b', 'w');
     await engine.enqueue(ticket('y', t0 + 1));
     await engine.enqueue(ticket('x', t0 + 2));
-    await settle(t.inflight);
+    await settled(t.inflight);
     expect(offers).toEqual(['b:w']);
-    // A pass over sales has found nobody for y and is about to look at x when b rejects w.
-    const hold = holdAt('x');
+    // A pass over sales has found nobody for y and is about to look at x when b is freed.
+    const hold = holdAtCandidateRead(2);
     await engine.setQueue({ id: 'sales', requiredSkill: 'sales' }); // any change runs a full pass
     await hold.at;
-    const rejected = engine.reject('b', 'w');
-    await sleep(20); // let the reject reach the store, if it will before the pass is done
+    const freed = how === 'rejects' ? engine.reject('b', 'w') : engine.releaseTask('b', 'w');
+    await sleep(20); // let the step reach the store, if it will before the pass is done
     hold.release();
-    await rejected;
+    await freed;
     await waitFor(() => offers.length > 1, 'an offer');
-    await settle(t.inflight);
+    await settled(t.inflight);
     expect(offers).toEqual(['b:w', 'b:y']);
   });
+
+  // Found as an engine bug: an agent serving several queues who became ready, or was freed by a
+  // reject or a time-out, was served by passes over its queues one after another, so the first queue
+  // passed (or the rejected task's queue) gave it its head although another queue's task was older.
+  describe('across queues: a freed agent takes the oldest task of all its queues', () => {
+    it('when it becomes ready', async () => {
+      await start();
+      await engine.agentConnected(profile('b', 1, ['sales', 'billing']), []); // not ready yet
+      await engine.enqueue(ticket('bill-old', t0, 'billing'));
+      await engine.enqueue(ticket('sales-new', t0 + 1, 'sales'));
+      await engine.setPresence('b', 'ready');
+      await settled(t.inflight);
+      expect(offers).toEqual(['b:bill-old']);
+    });
+
+    it.each(['rejects an offer', 'lets an offer time out'] as const)('after it %s', async (how) => {
+      await start(how === 'rejects an offer' ? {} : { offerTimeoutMs: 150 });
+      await ready('b', ['sales', 'billing']);
+      await engine.enqueue(ticket('w', t0 + 5, 'billing')); // offered to b
+      await engine.enqueue(ticket('sales-old', t0, 'sales'));
+      await engine.enqueue(ticket('bill-new', t0 + 1, 'billing'));
+      await settled(t.inflight);
+      if (how === 'rejects an offer') await engine.reject('b', 'w');
+      await waitFor(() => offers.length >= 2, 'the next offer');
+      await settled(t.inflight);
+      expect(offers.slice(0, 2)).toEqual(['b:w', 'b:sales-old']);
+    });
+  });
 });
+

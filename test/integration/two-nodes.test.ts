@@ -1,11 +1,12 @@
 // Two server processes share PostgreSQL and Redis: a customer connected to node A is served by an
-// agent connected to node B, and the chat flows across. Needs the build (`npm run build`).
+// agent connected to node B, the chat flows across, and both nodes' queue metrics count it. Needs the build (`npm run build`).
 import { randomBytes } from 'node:crypto';
 import { startNode, stopNode, type NodeProcess } from '../support/node-process.js';
 import { createTempDatabase, type TempDatabase } from '../support/postgres.js';
 import { ADMIN_FIRST_PASSWORD, TOKEN_SECRET, adminToken, createAgent, visitorToken } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import type { ChatMessage, CustomerChatView, Offer } from '../../protocol/events.js';
+import type { QueueMetricsView } from '../../protocol/http.js';
 
 const REDIS_URL = process.env.MCCS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -67,7 +68,27 @@ test('a customer on node A chats with an agent on node B', async () => {
   const ended = next(customer, 'chat:ended');
   await call(agent, 'chat:end', { taskId: view.taskId });
   await ended;
+
+  // Queued on A, offered by A's engine, answered on B: both nodes' supervisors see the same figures.
+  for (const node of [a, b]) {
+    const metrics = await waitForMetrics(node.url, admin, 'general', (m) => m.interval.answered === 1);
+    expect(metrics.interval).toMatchObject({ entered: 1, answered: 1, abandoned: 0, offered: 1, offersAnswered: 1 });
+    expect(metrics.live.waiting).toBe(0);
+  }
 });
+
+/** The queue's metrics once `ok` holds (events from the other node arrive over Redis), or the last read. */
+async function waitForMetrics(url: string, token: string, queueId: string, ok: (m: QueueMetricsView) => boolean): Promise<QueueMetricsView> {
+  let last: QueueMetricsView | null = null;
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${url}/api/supervisor/queues/${queueId}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    last = (await res.json()) as QueueMetricsView;
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last!;
+}
 
 test('the two nodes never offer one task to two agents', async () => {
   const admin = await adminToken(a.url);

@@ -1,6 +1,13 @@
 // Shared by the routing engine tests: waiting without timing assertions, a seeded sequence, and a
 // store wrapper that tells when the engine is idle and can hold a chosen call back.
-import type { QueueStore } from '../../routing/store/index.js';
+import { MemoryQueueStore, createRedisQueueStore, type QueueStore } from '../../routing/store/index.js';
+import { REDIS_URL, uniquePrefix } from '../contract/redis-support.js';
+
+/** Both queue stores, for describe.each: in-process, and Redis under a fresh key prefix per call. */
+export const STORES: Array<[string, () => Promise<QueueStore>]> = [
+  ['memory', async () => new MemoryQueueStore()],
+  ['redis', () => createRedisQueueStore(REDIS_URL, uniquePrefix())],
+];
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -10,6 +17,19 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await sleep(5);
+  }
+}
+
+/** Waits until no engine store call is in flight and none starts within a macrotask turn. */
+export async function settled(inflight: () => number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (inflight() === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (inflight() === 0) return;
+    }
+    if (Date.now() > deadline) throw new Error('the engine did not settle');
+    await sleep(1);
   }
 }
 

@@ -22,3 +22,11 @@ export async function freePort(): Promise<number> {
     if (udpFree) return port;
   }
 }
+
+/** Two different free ports (a port just released may be handed out again). */
+export async function freePortPair(): Promise<[number, number]> {
+  const first = await freePort();
+  let second = await freePort();
+  while (second === first) second = await freePort();
+  return [first, second];
+}

@@ -33,6 +33,11 @@ export interface RtpPeer {
   readonly lastSource: { ip: string; port: number } | undefined;
   /** RMS of the µ-law payloads received in the last `windowMs`. */
   recentLevel(windowMs?: number): number;
+  /**
+   * Amplitude of one frequency in what arrived in the last `windowMs` (Goertzel over the decoded
+   * samples, 8 kHz): tells one party's tone apart from music or another tone in the same mix.
+   */
+  toneLevel(hz: number, windowMs?: number): number;
   /** Starts sending to the media server's address; `toneHz` 0 sends silence. */
   start(to: { ip: string; port: number }, toneHz: number): void;
   setTone(toneHz: number): void;
@@ -45,7 +50,7 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, bindIp, resolve));
   const port = socket.address().port;
-  const frames: Array<{ at: number; rms: number }> = [];
+  const frames: Array<{ at: number; rms: number; samples: Int16Array }> = [];
   let received = 0;
   let lastSource: { ip: string; port: number } | undefined;
   socket.on('message', (msg, rinfo) => {
@@ -55,8 +60,12 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
     const csrc = msg[0]! & 0x0f;
     const payload = msg.subarray(12 + csrc * 4);
     let sum = 0;
-    for (const b of payload) sum += ulawToLinear(b) ** 2;
-    frames.push({ at: Date.now(), rms: Math.sqrt(sum / Math.max(1, payload.length)) });
+    const samples = new Int16Array(payload.length);
+    payload.forEach((b, i) => {
+      samples[i] = ulawToLinear(b);
+      sum += samples[i]! ** 2;
+    });
+    frames.push({ at: Date.now(), rms: Math.sqrt(sum / Math.max(1, payload.length)), samples });
     if (frames.length > 500) frames.splice(0, frames.length - 500);
   });
   let timer: NodeJS.Timeout | undefined;
@@ -77,6 +86,24 @@ export async function createRtpPeer(bindIp = '127.0.0.1'): Promise<RtpPeer> {
       const since = Date.now() - windowMs;
       const recent = frames.filter((f) => f.at >= since);
       return recent.length ? recent.reduce((s, f) => s + f.rms, 0) / recent.length : 0;
+    },
+    toneLevel(hz, windowMs = 400) {
+      const since = Date.now() - windowMs;
+      const recent = frames.filter((f) => f.at >= since);
+      const n = recent.reduce((c, f) => c + f.samples.length, 0);
+      if (n === 0) return 0;
+      const coeff = 2 * Math.cos((2 * Math.PI * hz) / 8000);
+      let s1 = 0;
+      let s2 = 0;
+      for (const f of recent) {
+        for (const x of f.samples) {
+          const s0 = x + coeff * s1 - s2;
+          s2 = s1;
+          s1 = s0;
+        }
+      }
+      const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+      return (2 * Math.sqrt(Math.max(0, power))) / n;
     },
     start(to, toneHz) {
       tone = toneHz;

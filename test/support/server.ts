@@ -66,6 +66,12 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir?
   return server;
 }
 
+/** A test server and the first admin's token (a test file's usual start). */
+export async function startTestServerWithAdmin(env: Record<string, string> = {}): Promise<{ server: TestServer; admin: string }> {
+  const server = await startTestServer(env);
+  return { server, admin: await adminToken(server.url) };
+}
+
 export async function api<T = unknown>(
   base: string,
   method: string,

@@ -1,13 +1,18 @@
 // Runs SIPp (Debian package sip-tester) as the far end of a SIP test: one call of a scenario file
 // from test/sip (uac-*: SIPp calls us; uas-*: SIPp answers what we send), in a scratch folder
 // (where a scenario finds tone.wav for rtp_stream), with the SIP messages it saw kept for assertions.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SIPP_SCENARIOS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'sip');
+
+/** Writes tone.wav into `workDir`: what a scenario streams as the caller's voice (3 s of 440 Hz, G.711 µ-law). */
+export function writeCallerTone(workDir: string): void {
+  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', 'u-law', path.join(workDir, 'tone.wav'), 'synth', '3', 'sine', '440', 'vol', '0.5']);
+}
 
 export interface SippRun {
   code: number | null;

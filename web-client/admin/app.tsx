@@ -1,17 +1,32 @@
-// Admin console: sign in (with the forced change of the one-time password), then live calls (monitoring:
-// listen, whisper, barge) for supervisors and admins, and queues and accounts for admins.
+// Admin console: sign in (with the forced change of the one-time password), then the wallboard and live
+// calls (monitoring: listen, whisper, barge) for supervisors and admins, and queues, accounts and SIP
+// trunks for admins. `#wallboard` shows the wallboard alone.
 import { useEffect, useState } from 'preact/hooks';
 import type { AccountView, CreateAccountBody, CreateQueueBody, QueueView } from '../../protocol/http.js';
 import { ApiError, api, describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
-import { Notice } from '../shared/ui';
+import { Field, FormNotices, InputField, ItemTable, Notice } from '../shared/ui';
 import { LiveCalls } from './live-calls';
 import { ChargingSection } from './charging';
 import { ManagerSection } from './manager';
 import { AgentsSection } from './agents';
+import { Wallboard } from './wallboard';
+import { TrunksSection } from './trunks';
+import { CannedSection } from './canned';
 import { formatSkills, parseLanguages, parseSkills } from './skills';
 
 const SESSION_KEY = 'mccs.admin';
+
+/** The page's hash, kept current: `#wallboard` shows the wallboard alone (a TV on the floor). */
+function useHash(): string {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const changed = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', changed);
+    return () => window.removeEventListener('hashchange', changed);
+  }, []);
+  return hash;
+}
 
 export function AdminApp() {
   const [session, setSession] = useState<StaffSession | null>(() => {
@@ -20,6 +35,7 @@ export function AdminApp() {
   });
   const [pending, setPending] = useState<{ reply: StaffSession; password: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const hash = useHash();
 
   function signedIn(reply: StaffSession) {
     setPending(null);
@@ -35,6 +51,14 @@ export function AdminApp() {
     saveStaffSession(SESSION_KEY, null);
     setSession(null);
     setNotice(message);
+  }
+
+  if (session && hash === '#wallboard') {
+    return (
+      <main data-testid="wallboard-page">
+        <Wallboard token={session.token} onAuthLost={signOut} fullScreen />
+      </main>
+    );
   }
 
   return (
@@ -87,6 +111,7 @@ function Console(props: { session: StaffSession; onAuthLost: (message: string) =
   if (props.session.account.role !== 'admin') {
     return (
       <main class="app" data-testid="supervisor-console">
+        <Wallboard token={props.session.token} onAuthLost={props.onAuthLost} />
         <LiveCalls token={props.session.token} onAuthLost={props.onAuthLost} />
       </main>
     );
@@ -142,6 +167,7 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
           Refresh
         </button>
       </div>
+      <Wallboard token={token} onAuthLost={props.onAuthLost} />
       <LiveCalls token={token} onAuthLost={props.onAuthLost} />
       <QueuesSection
         token={token}
@@ -158,6 +184,8 @@ function AdminConsole(props: { session: StaffSession; onAuthLost: (message: stri
       />
       <ChargingSection token={token} queues={queues} onError={failed} refreshKey={chargingKey} />
       <ManagerSection token={token} queues={queues} onError={failed} />
+      <TrunksSection token={token} queues={queues} onError={failed} />
+      <CannedSection token={token} queues={queues} onError={failed} />
     </main>
   );
 }
@@ -206,108 +234,28 @@ function QueuesSection(props: {
   return (
     <section class="card" aria-labelledby="queues-title" data-testid="admin-queues">
       <h2 id="queues-title">Queues</h2>
-      <div class="table-wrap">
-        <table data-testid="admin-queues-table">
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              <th scope="col">Required skill</th>
-              <th scope="col">Waiting</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.queues === null && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  Loading…
-                </td>
-              </tr>
-            )}
-            {props.queues?.map((q) => (
-              <tr key={q.id} data-testid="admin-queue-row" data-queue-id={q.id}>
-                <td>
-                  <code>{q.id}</code>
-                </td>
-                <td>{q.name}</td>
-                <td>{q.description}</td>
-                <td>{q.requiredSkill ?? '—'}</td>
-                <td>{q.waiting}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ItemTable testId="admin-queues-table" columns={['Id', 'Name', 'Description', 'Required skill', 'Waiting']} placeholder={props.queues === null && 'Loading…'}>
+        {props.queues?.map((q) => (
+          <tr key={q.id} data-testid="admin-queue-row" data-queue-id={q.id}>
+            <td>
+              <code>{q.id}</code>
+            </td>
+            <td>{q.name}</td>
+            <td>{q.description}</td>
+            <td>{q.requiredSkill ?? '—'}</td>
+            <td>{q.waiting}</td>
+          </tr>
+        ))}
+      </ItemTable>
 
       <form onSubmit={create} style={{ marginTop: '1rem' }} data-testid="admin-queue-form" aria-labelledby="new-queue-title">
         <h3 id="new-queue-title">New queue</h3>
-        {formError && (
-          <Notice kind="error" testId="admin-queue-error">
-            {formError}
-          </Notice>
-        )}
-        {done && (
-          <Notice kind="ok" testId="admin-queue-created">
-            {done}
-          </Notice>
-        )}
+        <FormNotices error={formError} done={done} errorTestId="admin-queue-error" doneTestId="admin-queue-created" />
         <div class="grid-2">
-          <div class="field">
-            <label for="q-id">
-              Id <span class="hint">(lower-case letters, digits, dashes)</span>
-            </label>
-            <input
-              id="q-id"
-              type="text"
-              required
-              minLength={2}
-              maxLength={40}
-              pattern="[a-z0-9\-]+"
-              value={id}
-              onInput={(e) => setId(e.currentTarget.value)}
-              data-testid="admin-queue-id"
-            />
-          </div>
-          <div class="field">
-            <label for="q-name">Name</label>
-            <input
-              id="q-name"
-              type="text"
-              required
-              maxLength={80}
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-              data-testid="admin-queue-name"
-            />
-          </div>
-          <div class="field">
-            <label for="q-desc">
-              Description <span class="hint">(optional, shown to customers)</span>
-            </label>
-            <input
-              id="q-desc"
-              type="text"
-              maxLength={300}
-              value={description}
-              onInput={(e) => setDescription(e.currentTarget.value)}
-              data-testid="admin-queue-description"
-            />
-          </div>
-          <div class="field">
-            <label for="q-skill">
-              Required skill <span class="hint">(optional)</span>
-            </label>
-            <input
-              id="q-skill"
-              type="text"
-              maxLength={40}
-              pattern="[a-zA-Z0-9_\-]+"
-              value={skill}
-              onInput={(e) => setSkill(e.currentTarget.value)}
-              data-testid="admin-queue-skill"
-            />
-          </div>
+          <InputField id="q-id" label="Id" hint="(lower-case letters, digits, dashes)" required minLength={2} maxLength={40} pattern="[a-z0-9\-]+" value={id} onValue={setId} testId="admin-queue-id" />
+          <InputField id="q-name" label="Name" required maxLength={80} value={name} onValue={setName} testId="admin-queue-name" />
+          <InputField id="q-desc" label="Description" hint="(optional, shown to customers)" maxLength={300} value={description} onValue={setDescription} testId="admin-queue-description" />
+          <InputField id="q-skill" label="Required skill" hint="(optional)" maxLength={40} pattern="[a-zA-Z0-9_\-]+" value={skill} onValue={setSkill} testId="admin-queue-skill" />
         </div>
         <button type="submit" disabled={busy} data-testid="admin-queue-submit">
           {busy ? 'Creating…' : 'Create queue'}
@@ -382,146 +330,59 @@ function AccountsSection(props: {
   return (
     <section class="card" aria-labelledby="accounts-title" data-testid="admin-accounts">
       <h2 id="accounts-title">Accounts</h2>
-      <div class="table-wrap">
-        <table data-testid="admin-accounts-table">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Skills</th>
-              <th scope="col">Languages</th>
-              <th scope="col">Chats</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.accounts === null && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  Loading…
-                </td>
-              </tr>
-            )}
-            {props.accounts?.map((a) => (
-              <tr key={a.id} data-testid="admin-account-row" data-account-email={a.email}>
-                <td>{a.email}</td>
-                <td>{a.displayName}</td>
-                <td>{a.role}</td>
-                <td>{formatSkills(a.skills) || '—'}</td>
-                <td>{a.languages.join(', ') || '—'}</td>
-                <td>{a.chatCapacity}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ItemTable testId="admin-accounts-table" columns={['Email', 'Name', 'Role', 'Skills', 'Languages', 'Chats']} placeholder={props.accounts === null && 'Loading…'}>
+        {props.accounts?.map((a) => (
+          <tr key={a.id} data-testid="admin-account-row" data-account-email={a.email}>
+            <td>{a.email}</td>
+            <td>{a.displayName}</td>
+            <td>{a.role}</td>
+            <td>{formatSkills(a.skills) || '—'}</td>
+            <td>{a.languages.join(', ') || '—'}</td>
+            <td>{a.chatCapacity}</td>
+          </tr>
+        ))}
+      </ItemTable>
 
       <form onSubmit={create} style={{ marginTop: '1rem' }} data-testid="admin-account-form" aria-labelledby="new-account-title">
         <h3 id="new-account-title">New account</h3>
-        {formError && (
-          <Notice kind="error" testId="admin-account-error">
-            {formError}
-          </Notice>
-        )}
-        {done && (
-          <Notice kind="ok" testId="admin-account-created">
-            {done}
-          </Notice>
-        )}
+        <FormNotices error={formError} done={done} errorTestId="admin-account-error" doneTestId="admin-account-created" />
         <div class="grid-2">
-          <div class="field">
-            <label for="a-email">Email</label>
-            <input
-              id="a-email"
-              type="email"
-              required
-              maxLength={254}
-              autocomplete="off"
-              value={email}
-              onInput={(e) => setEmail(e.currentTarget.value)}
-              data-testid="admin-account-email"
-            />
-          </div>
-          <div class="field">
-            <label for="a-name">Display name</label>
-            <input
-              id="a-name"
-              type="text"
-              required
-              maxLength={80}
-              value={displayName}
-              onInput={(e) => setDisplayName(e.currentTarget.value)}
-              data-testid="admin-account-name"
-            />
-          </div>
-          <div class="field">
-            <label for="a-role">Role</label>
-            <select
-              id="a-role"
-              value={role}
-              onChange={(e) => setRole(e.currentTarget.value as CreateAccountBody['role'])}
-              data-testid="admin-account-role"
-            >
+          <InputField id="a-email" label="Email" type="email" required maxLength={254} autocomplete="off" value={email} onValue={setEmail} testId="admin-account-email" />
+          <InputField id="a-name" label="Display name" required maxLength={80} value={displayName} onValue={setDisplayName} testId="admin-account-name" />
+          <Field id="a-role" label="Role">
+            <select id="a-role" value={role} onChange={(e) => setRole(e.currentTarget.value as CreateAccountBody['role'])} data-testid="admin-account-role">
               <option value="agent">Agent</option>
               <option value="supervisor">Supervisor</option>
               <option value="admin">Admin</option>
             </select>
-          </div>
-          <div class="field">
-            <label for="a-password">
-              Password <span class="hint">(at least 10 characters)</span>
-            </label>
-            <input
-              id="a-password"
-              type="password"
-              required
-              minLength={10}
-              maxLength={200}
-              autocomplete="new-password"
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-              data-testid="admin-account-password"
-            />
-          </div>
-          <div class="field">
-            <label for="a-skills">
-              Skills <span class="hint">(skill:level, level 1–10, e.g. billing:5, technical:3)</span>
-            </label>
-            <input
-              id="a-skills"
-              type="text"
-              value={skills}
-              onInput={(e) => setSkills(e.currentTarget.value)}
-              data-testid="admin-account-skills"
-            />
-          </div>
-          <div class="field">
-            <label for="a-languages">
-              Languages <span class="hint">(codes, e.g. en, fr)</span>
-            </label>
-            <input
-              id="a-languages"
-              type="text"
-              value={languages}
-              onInput={(e) => setLanguages(e.currentTarget.value)}
-              data-testid="admin-account-languages"
-            />
-          </div>
-          <div class="field">
-            <label for="a-capacity">
-              Chat capacity <span class="hint">(simultaneous chats, 1–20; empty for the default)</span>
-            </label>
-            <input
-              id="a-capacity"
-              type="number"
-              min={1}
-              max={20}
-              step={1}
-              value={capacity}
-              onInput={(e) => setCapacity(e.currentTarget.value)}
-              data-testid="admin-account-capacity"
-            />
-          </div>
+          </Field>
+          <InputField
+            id="a-password"
+            label="Password"
+            hint="(at least 10 characters)"
+            type="password"
+            required
+            minLength={10}
+            maxLength={200}
+            autocomplete="new-password"
+            value={password}
+            onValue={setPassword}
+            testId="admin-account-password"
+          />
+          <InputField id="a-skills" label="Skills" hint="(skill:level, level 1–10, e.g. billing:5, technical:3)" value={skills} onValue={setSkills} testId="admin-account-skills" />
+          <InputField id="a-languages" label="Languages" hint="(codes, e.g. en, fr)" value={languages} onValue={setLanguages} testId="admin-account-languages" />
+          <InputField
+            id="a-capacity"
+            label="Chat capacity"
+            hint="(simultaneous chats, 1–20; empty for the default)"
+            type="number"
+            min={1}
+            max={20}
+            step={1}
+            value={capacity}
+            onValue={setCapacity}
+            testId="admin-account-capacity"
+          />
         </div>
         <button type="submit" disabled={busy} data-testid="admin-account-submit">
           {busy ? 'Creating…' : 'Create account'}

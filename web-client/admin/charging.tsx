@@ -5,7 +5,7 @@ import type { RatePlanBody } from '../../protocol/charging.js';
 import type { QueueView } from '../../protocol/http.js';
 import { ApiError, api, describeError } from '../shared/api';
 import { formatMoney } from '../shared/money';
-import { Notice } from '../shared/ui';
+import { ItemTable, Notice } from '../shared/ui';
 
 /** GET /api/admin/rate-plans item. */
 export interface RatePlanView extends Required<Omit<RatePlanBody, 'agentPriceMinMinor' | 'agentPriceMaxMinor'>> {
@@ -55,81 +55,43 @@ export function ChargingSection(props: { token: string; queues: QueueView[] | nu
     <section class="card" aria-labelledby="charging-title" data-testid="admin-charging">
       <h2 id="charging-title">Charging</h2>
       <h3>Rate plans</h3>
-      <div class="table-wrap">
-        <table data-testid="admin-rate-plans">
-          <thead>
-            <tr>
-              <th scope="col">Topic</th>
-              <th scope="col">Channel</th>
-              <th scope="col">Price/min</th>
-              <th scope="col">Session fee</th>
-              <th scope="col">Free</th>
-              <th scope="col">Increments</th>
-              <th scope="col">Agent price range</th>
-              <th scope="col">Agent share</th>
-            </tr>
-          </thead>
-          <tbody>
-            {plans?.length === 0 && (
-              <tr>
-                <td colSpan={8} class="muted">
-                  No rate plans: every topic is free.
-                </td>
-              </tr>
-            )}
-            {plans?.map((p) => (
-              <tr key={p.id}>
-                <td>{p.queueId}</td>
-                <td>{p.channel}</td>
-                <td>{formatMoney(p.perMinuteMinor, p.currency)}</td>
-                <td>{formatMoney(p.sessionFeeMinor, p.currency)}</td>
-                <td>{p.freeSeconds} s</td>
-                <td>
-                  {p.firstIncrementSeconds}/{p.nextIncrementSeconds}
-                </td>
-                <td>
-                  {p.agentPriceMinMinor === null ? '—' : formatMoney(p.agentPriceMinMinor, p.currency)} to{' '}
-                  {p.agentPriceMaxMinor === null ? '—' : formatMoney(p.agentPriceMaxMinor, p.currency)}
-                </td>
-                <td>{p.revenueShareBps / 100} %</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ItemTable testId="admin-rate-plans" columns={['Topic', 'Channel', 'Price/min', 'Session fee', 'Free', 'Increments', 'Agent price range', 'Agent share']} placeholder={plans?.length === 0 && 'No rate plans: every topic is free.'}>
+        {plans?.map((p) => (
+          <tr key={p.id}>
+            <td>{p.queueId}</td>
+            <td>{p.channel}</td>
+            <td>{formatMoney(p.perMinuteMinor, p.currency)}</td>
+            <td>{formatMoney(p.sessionFeeMinor, p.currency)}</td>
+            <td>{p.freeSeconds} s</td>
+            <td>
+              {p.firstIncrementSeconds}/{p.nextIncrementSeconds}
+            </td>
+            <td>
+              {p.agentPriceMinMinor === null ? '—' : formatMoney(p.agentPriceMinMinor, p.currency)} to{' '}
+              {p.agentPriceMaxMinor === null ? '—' : formatMoney(p.agentPriceMaxMinor, p.currency)}
+            </td>
+            <td>{p.revenueShareBps / 100} %</td>
+          </tr>
+        ))}
+      </ItemTable>
       <RatePlanForm token={props.token} queues={props.queues} onSaved={() => setTick((t) => t + 1)} />
       <CreditForm token={props.token} onDone={() => setTick((t) => t + 1)} />
       <h3>Revenue this month</h3>
       {revenue && revenue.totals.length === 0 && <p class="muted small">No charged sessions yet.</p>}
       {revenue && revenue.totals.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="admin-revenue">
-            <thead>
-              <tr>
-                <th scope="col">Currency</th>
-                <th scope="col">Sessions</th>
-                <th scope="col">Customers paid</th>
-                <th scope="col">Agents</th>
-                <th scope="col">Platform</th>
-                <th scope="col">Tax</th>
-                <th scope="col">Refunds</th>
-              </tr>
-            </thead>
-            <tbody>
-              {revenue.totals.map((t) => (
-                <tr key={t.currency}>
-                  <td>{t.currency}</td>
-                  <td>{t.sessions}</td>
-                  <td>{formatMoney(t.grossMinor, t.currency)}</td>
-                  <td>{formatMoney(t.agentShareMinor, t.currency)}</td>
-                  <td>{formatMoney(t.platformMinor, t.currency)}</td>
-                  <td>{formatMoney(t.taxMinor, t.currency)}</td>
-                  <td>{formatMoney(t.refundsMinor, t.currency)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ItemTable testId="admin-revenue" columns={['Currency', 'Sessions', 'Customers paid', 'Agents', 'Platform', 'Tax', 'Refunds']}>
+          {revenue.totals.map((t) => (
+            <tr key={t.currency}>
+              <td>{t.currency}</td>
+              <td>{t.sessions}</td>
+              <td>{formatMoney(t.grossMinor, t.currency)}</td>
+              <td>{formatMoney(t.agentShareMinor, t.currency)}</td>
+              <td>{formatMoney(t.platformMinor, t.currency)}</td>
+              <td>{formatMoney(t.taxMinor, t.currency)}</td>
+              <td>{formatMoney(t.refundsMinor, t.currency)}</td>
+            </tr>
+          ))}
+        </ItemTable>
       )}
       <p class="row small">
         Call detail records of this month:

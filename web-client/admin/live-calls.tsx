@@ -1,5 +1,6 @@
-// Live calls for supervisors (and admins): the calls going on now, and per call Listen / Whisper /
-// Barge / Leave over the /supervisor namespace. One call is monitored at a time.
+// Live calls for supervisors (and admins): the calls going on now (and which the agent has on hold),
+// and per call Listen / Whisper / Barge / Leave over the /supervisor namespace. One call is monitored
+// at a time.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Socket } from 'socket.io-client';
 import type {
@@ -49,6 +50,11 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
+  /**
+   * Since when each held call is on hold (epoch ms), as media:hold says; the server sends it for the
+   * call this supervisor monitors, and calls:list only says whether a call is held.
+   */
+  const [heldSince, setHeldSince] = useState<Record<string, number>>({});
   useSession(monitor);
 
   function setMonitor(m: MonitorSession | null) {
@@ -60,7 +66,9 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
     const socket = socketRef.current;
     if (!socket?.connected) return;
     try {
-      setCalls(await request(socket, 'calls:list', {}));
+      const list = await request(socket, 'calls:list', {});
+      setCalls(list);
+      setHeldSince((known) => Object.fromEntries(Object.entries(known).filter(([taskId]) => list.some((c) => c.taskId === taskId && c.held))));
       setError(null);
     } catch (err) {
       setError(`Could not load the calls: ${describeError(err)}`);
@@ -91,12 +99,16 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
       }
       setCalls((list) => list?.filter((c) => c.taskId !== e.taskId) ?? null);
     });
-    const poll = window.setInterval(() => {
-      setNow(Date.now());
-      void refresh();
-    }, POLL_MS);
+    // The agent of a monitored call put it on hold or took it back: the row says so at once.
+    socket.on('media:hold', (e) => {
+      setCalls((list) => list?.map((c) => (c.taskId === e.taskId ? { ...c, held: e.held } : c)) ?? null);
+      setHeldSince(({ [e.taskId]: _old, ...rest }) => (e.held && e.heldSince !== null ? { ...rest, [e.taskId]: e.heldSince } : rest));
+    });
+    const poll = window.setInterval(() => void refresh(), POLL_MS);
+    const clock = window.setInterval(() => setNow(Date.now()), 1_000);
     return () => {
       window.clearInterval(poll);
+      window.clearInterval(clock);
       monitorRef.current?.close('left');
       socket.disconnect();
       socketRef.current = null;
@@ -194,6 +206,8 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
             : active.state === 'failed'
               ? `Could not join the call: ${active.error ?? 'unknown error'}`
               : `${MODE_LABEL[active.mode]}${monitoredCall ? ` — ${monitoredCall.customerName} with ${monitoredCall.agentName ?? 'an agent'}` : ''}${
+                  monitoredCall?.held ? ' (the agent has the call on hold)' : ''
+                }${
                   active.connection === 'connected' ? '' : active.connection === 'failed' ? ' (connection failed)' : ' (connecting…)'
                 }`}
       </p>
@@ -229,6 +243,7 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
               data-testid="supervisor-call-row"
               data-task-id={c.taskId}
               data-mode={mode ?? ''}
+              data-held={c.held ? 'true' : 'false'}
               aria-label={`Call of ${c.customerName} with ${c.agentName ?? 'no agent'}`}
             >
               <div class="row">
@@ -236,6 +251,17 @@ export function LiveCalls(props: { token: string; onAuthLost: (message: string) 
                 <span class="muted small">with {c.agentName ?? '—'}</span>
                 <span class={`badge ${c.video ? 'badge--video' : 'badge--call'}`}>{c.video ? 'Video' : 'Audio'}</span>
                 <span class="badge">{c.queueId}</span>
+                {c.held && (
+                  <span class="badge badge--wrapup" data-testid="supervisor-call-held">
+                    On hold
+                    {heldSince[c.taskId] !== undefined && (
+                      <span class="countdown" aria-label={`On hold for ${since(heldSince[c.taskId]!, now)}`}>
+                        {' '}
+                        {since(heldSince[c.taskId]!, now)}
+                      </span>
+                    )}
+                  </span>
+                )}
                 <span class="spacer" />
                 <span class="countdown" aria-label={`Call time ${since(c.startedAt, now)}`}>
                   {since(c.startedAt, now)}

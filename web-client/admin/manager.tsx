@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { PolicyConfig, SourceConfig } from '../../protocol/manager.js';
 import type { QueueView } from '../../protocol/http.js';
 import { api, describeError } from '../shared/api';
-import { Notice } from '../shared/ui';
+import { ItemTable, Notice } from '../shared/ui';
 
 /** GET /api/admin/social/sources item: secrets are never sent back, only whether they are set. */
 interface SourceView {
@@ -48,88 +48,47 @@ export function ManagerSection(props: { token: string; queues: QueueView[] | nul
         </button>
       </p>
       <h3>Sources</h3>
-      <div class="table-wrap">
-        <table data-testid="admin-sources">
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Name</th>
-              <th scope="col">State</th>
-              <th scope="col">Items seen</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sources?.length === 0 && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  No sources yet.
-                </td>
-              </tr>
-            )}
-            {sources?.map((s) => (
-              <tr key={s.config.id} data-testid={`admin-source-${s.config.id}`} data-state={s.state}>
-                <td>{s.config.id}</td>
-                <td>{s.config.kind}</td>
-                <td>
-                  {s.config.name}
-                  {s.config.url && <div class="muted small">{s.config.url}</div>}
-                </td>
-                <td>
-                  <span class={`badge ${s.state === 'error' ? 'badge--not_ready' : s.state === 'ok' ? 'badge--ready' : ''}`}>{STATE_LABEL[s.state]}</span>
-                  {s.reason && <div class="small">{s.reason}</div>}
-                </td>
-                <td>{s.itemsSeen ?? '—'}</td>
-                <td>
-                  <button
-                    type="button"
-                    class="linklike"
-                    onClick={() => void api('DELETE', `/api/admin/social/sources/${encodeURIComponent(s.config.id)}`, undefined, props.token).then(reload, (err: unknown) => props.onError(err, 'Could not remove the source'))}
-                  >
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ItemTable testId="admin-sources" columns={['Id', 'Kind', 'Name', 'State', 'Items seen', 'Actions']} placeholder={sources?.length === 0 && 'No sources yet.'}>
+        {sources?.map((s) => (
+          <tr key={s.config.id} data-testid={`admin-source-${s.config.id}`} data-state={s.state}>
+            <td>{s.config.id}</td>
+            <td>{s.config.kind}</td>
+            <td>
+              {s.config.name}
+              {s.config.url && <div class="muted small">{s.config.url}</div>}
+            </td>
+            <td>
+              <span class={`badge ${s.state === 'error' ? 'badge--not_ready' : s.state === 'ok' ? 'badge--ready' : ''}`}>{STATE_LABEL[s.state]}</span>
+              {s.reason && <div class="small">{s.reason}</div>}
+            </td>
+            <td>{s.itemsSeen ?? '—'}</td>
+            <td>
+              <button
+                type="button"
+                class="linklike"
+                onClick={() => void api('DELETE', `/api/admin/social/sources/${encodeURIComponent(s.config.id)}`, undefined, props.token).then(reload, (err: unknown) => props.onError(err, 'Could not remove the source'))}
+              >
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </ItemTable>
       <SourceForm token={props.token} onSaved={reload} />
       <h3>Policies</h3>
-      <div class="table-wrap">
-        <table data-testid="admin-policies">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Query</th>
-              <th scope="col">Queue</th>
-              <th scope="col">Languages</th>
-              <th scope="col">Priority</th>
-            </tr>
-          </thead>
-          <tbody>
-            {policies?.length === 0 && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  No policies: no post becomes a task.
-                </td>
-              </tr>
-            )}
-            {policies?.map((p) => (
-              <tr key={p.id}>
-                <td>{p.name}</td>
-                <td>
-                  <code>{p.query}</code>
-                </td>
-                <td>{p.queueId}</td>
-                <td>{p.languages.join(', ') || 'any'}</td>
-                <td>{p.basePriority}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ItemTable testId="admin-policies" columns={['Name', 'Query', 'Queue', 'Languages', 'Priority']} placeholder={policies?.length === 0 && 'No policies: no post becomes a task.'}>
+        {policies?.map((p) => (
+          <tr key={p.id}>
+            <td>{p.name}</td>
+            <td>
+              <code>{p.query}</code>
+            </td>
+            <td>{p.queueId}</td>
+            <td>{p.languages.join(', ') || 'any'}</td>
+            <td>{p.basePriority}</td>
+          </tr>
+        ))}
+      </ItemTable>
       <PolicyForm token={props.token} queues={props.queues} onSaved={reload} />
       <h3>Service tokens</h3>
       <ul class="small">

@@ -15,11 +15,12 @@ import type {
 } from '../../protocol/events.js';
 import { api, describeError } from '../shared/api';
 import { ChangePasswordForm, LoginForm, loadStaffSession, saveStaffSession, type StaffSession } from '../shared/auth';
-import { callSupport, mediaSignal, type CallSession } from '../shared/call';
+import { agentMediaSignal, callSupport, mediaSignal, type CallSession } from '../shared/call';
 import { CallPanel, StartCallButtons, describeCallEnd, useCallBook, useRinger } from '../shared/call-ui';
 import { newClientMsgId } from '../shared/ids';
 import { connect, isAuthError, request } from '../shared/socket';
-import { Composer, MessageList, Notice, mergeMessages } from '../shared/ui';
+import { InputField, MessageList, Notice, TextAreaField, mergeMessages } from '../shared/ui';
+import { CannedComposer, CannedManager } from './canned-responses';
 import { EarningsCard } from './earnings';
 import { SocialPanel, SocialSummary } from './social-panel';
 import { PhoneSetting } from './phone-setting';
@@ -150,6 +151,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   const [answering, setAnswering] = useState<Set<string>>(new Set());
   /** Bumped when a conversation is completed, so the earnings card reloads. */
   const [earningsKey, setEarningsKey] = useState(0);
+  /** Bumped when the server says the account changed (verification) and on each reconnect, so the profile reloads. */
+  const [profileKey, setProfileKey] = useState(0);
+  const helloSeen = useRef(false);
   // The latest lists, for socket handlers (registered once) that must read before they update.
   const tasksRef = useRef<TaskState[]>(tasks);
   tasksRef.current = tasks;
@@ -173,7 +177,8 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
   function openCall(m: MediaView): CallSession | null {
     const socket = socketRef.current;
     if (!socket) return null;
-    const session = calls.open(m, mediaSignal(socket, m.taskId));
+    // The agent's own conversation: hold is theirs too (an invited agent's call uses mediaSignal).
+    const session = calls.open(m, agentMediaSignal(socket, m.taskId));
     if (session.state === 'idle' && autoJoinRef.current.has(m.taskId)) {
       autoJoinRef.current.delete(m.taskId);
       void session.join();
@@ -236,6 +241,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
       } else setConnection('offline');
     });
     socket.on('hello', (e) => {
+      // A reconnect: a verification decided while the connection was down shows now.
+      if (helloSeen.current) setProfileKey((k) => k + 1);
+      helloSeen.current = true;
       setStatus(e.status);
       setOffers(e.offers);
       setTasks((prev) =>
@@ -266,6 +274,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
     });
     socket.on('media:feed-ended', (e) => calls.get(e.taskId)?.removeFeed(e.feedId));
     socket.on('media:coach', (e) => calls.get(e.taskId)?.setCoach(e.active));
+    socket.on('media:hold', (e) => calls.get(e.taskId)?.setHeld(e.held, e.heldSince));
     socket.on('media:ended', (e) => {
       setInvites((list) => list.filter((x) => x.taskId !== e.taskId));
       setGuestCalls((list) => list.filter((x) => x.taskId !== e.taskId));
@@ -307,6 +316,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
         ),
       );
     });
+    socket.on('account:updated', () => setProfileKey((k) => k + 1));
     socket.on('charging:warning', (e) => {
       const t = tasksRef.current.find((x) => x.taskId === e.taskId);
       note('warn', `${t?.customerName ?? 'The customer'} has about ${e.secondsLeft} s of paid time left.`);
@@ -424,7 +434,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
 
   return (
     <main class="app" data-testid="agent-workspace">
-      {props.session.account.role === 'agent' && <VerificationBanner token={props.session.token} />}
+      {props.session.account.role === 'agent' && <VerificationBanner token={props.session.token} refreshKey={profileKey} />}
       {connection === 'offline' && (
         <Notice kind="warn" testId="agent-connection">
           Connection lost — reconnecting…
@@ -515,8 +525,9 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
 
           <EarningsCard token={props.session.token} refreshKey={earningsKey} />
           <PhoneSetting token={props.session.token} />
+          <CannedManager token={props.session.token} />
           {props.session.account.role === 'agent' && (
-            <AgentSelfService token={props.session.token} onSignedOut={() => props.onAuthLost('You signed out everywhere.')} />
+            <AgentSelfService token={props.session.token} refreshKey={profileKey} onSignedOut={() => props.onAuthLost('You signed out everywhere.')} />
           )}
 
           {(invites.length > 0 || guestCalls.length > 0) && (
@@ -660,7 +671,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                     data-task-id={t.taskId}
                   >
                     {t.customerName}
-                    {calls.get(t.taskId) && ' · on call'}
+                    {calls.get(t.taskId) && (calls.get(t.taskId)!.held ? ' · on hold' : ' · on call')}
                     {t.status === 'wrapup' && ' · wrap-up'}
                     {t.unread > 0 && <span class="dot" aria-label={`${t.unread} unread`} />}
                   </button>
@@ -675,6 +686,7 @@ function Workspace(props: { session: StaffSession; onAuthLost: (notice: string) 
                   call={calls.get(t.taskId)}
                   token={props.session.token}
                   agentId={props.session.account.id}
+                  agentName={props.session.account.displayName}
                   callBusy={callBusy.has(t.taskId)}
                   onStartCall={(video) => void startCall(t.taskId, video)}
                   onUpdate={(patch) => patchTask(t.taskId, (x) => ({ ...x, ...patch }))}
@@ -694,6 +706,7 @@ function ChatPanel(props: {
   task: TaskState;
   token: string;
   agentId: string;
+  agentName: string;
   hidden: boolean;
   socket: AgentSocket | null;
   call: CallSession | null;
@@ -882,13 +895,16 @@ function ChatPanel(props: {
         <>
           {/* A social post is answered at its source (the panel above), not in a chat. */}
           {t.channel !== 'social' && (
-            <Composer
+            <CannedComposer
               id={`${p}-draft`}
               label={`Reply to ${t.customerName}`}
               value={draft}
               onInput={setDraft}
               onSend={() => void send()}
               busy={sending}
+              token={props.token}
+              queueId={t.queue.id}
+              fill={{ customerName: t.customerName, agentName: props.agentName, queueName: t.queue.name }}
               inputTestId="chat-input"
               sendTestId="chat-send"
             />
@@ -966,38 +982,14 @@ function ChatPanel(props: {
       {t.status === 'wrapup' && (
         <form class="card" style={{ marginTop: '0.75rem' }} onSubmit={wrapUp} data-testid="wrapup-form">
           <h3>Wrap-up</h3>
-          <div class="field">
-            <label for={`${p}-code`}>
-              Outcome code <span class="hint">(optional)</span>
-            </label>
-            <input
-              id={`${p}-code`}
-              type="text"
-              maxLength={40}
-              list="wrapup-codes"
-              value={code}
-              onInput={(e) => setCode(e.currentTarget.value)}
-              data-testid="wrapup-code"
-            />
-            <datalist id="wrapup-codes">
-              <option value="resolved" />
-              <option value="follow-up" />
-              <option value="escalated" />
-              <option value="no-response" />
-            </datalist>
-          </div>
-          <div class="field">
-            <label for={`${p}-notes`}>
-              Notes <span class="hint">(optional)</span>
-            </label>
-            <textarea
-              id={`${p}-notes`}
-              maxLength={2000}
-              value={notes}
-              onInput={(e) => setNotes(e.currentTarget.value)}
-              data-testid="wrapup-notes"
-            />
-          </div>
+          <InputField id={`${p}-code`} label="Outcome code" hint="(optional)" maxLength={40} list="wrapup-codes" value={code} onValue={setCode} testId="wrapup-code" />
+          <datalist id="wrapup-codes">
+            <option value="resolved" />
+            <option value="follow-up" />
+            <option value="escalated" />
+            <option value="no-response" />
+          </datalist>
+          <TextAreaField id={`${p}-notes`} label="Notes" hint="(optional)" maxLength={2000} value={notes} onValue={setNotes} testId="wrapup-notes" />
           <button type="submit" disabled={saving} data-testid="wrapup-done">
             {saving ? 'Saving…' : 'Done'}
           </button>

@@ -13,6 +13,7 @@ export function ContextSummary(props: { context: OfferContext }) {
     c.flagged ? 'Flagged customer' : null,
     c.returning ? `Returning: ${c.sessions} earlier conversation${c.sessions === 1 ? '' : 's'}` : 'First contact',
     c.previousAgentName ? `last with ${c.previousAgentName}` : null,
+    c.language ? `language ${c.language}` : null,
     c.notes ? `${c.notes} note${c.notes === 1 ? '' : 's'}` : null,
     c.paid.length ? `paid ${c.paid.map((p) => formatMoney(p.amountMinor, p.currency)).join(', ')}` : null,
     c.tags.length ? c.tags.join(', ') : null,
@@ -64,33 +65,34 @@ export function ContextPanel(props: { taskId: string; token: string; visible: bo
             <strong>{view.customer.displayName ?? 'Customer'}</strong>
             {view.customer.flagged && <span class="badge"> flagged</span>}
             {view.customer.tags.map((t) => (
-              <span class="badge" key={t}>
+              <span class="badge" key={t} data-testid="context-tag">
                 {t}
               </span>
             ))}
             <span class="muted"> · since {new Date(view.customer.since).toLocaleDateString()}</span>
           </p>
+          {view.customer.language && <p data-testid="context-language">Language: {view.customer.language}</p>}
           {view.customer.identities.length > 0 && (
             <p data-testid="context-identities">
-              {view.customer.identities.map((i) => `${i.kind}: ${i.value}`).join(' · ')}
+              {view.customer.identities.map((i) => `${i.kind}: ${i.value}${i.verified ? '' : ' (unverified)'}`).join(' · ')}
             </p>
           )}
           <h4>Conversations</h4>
-          <ul>
+          <ul data-testid="context-sessions">
             {view.sessions.map((s) => (
-              <li key={s.taskId}>
+              <li key={s.taskId} data-testid="context-session" data-task-id={s.taskId}>
                 {new Date(s.enqueuedAt).toLocaleDateString()} {formatTime(s.enqueuedAt)} · {s.channel} · {s.queueName}
                 {s.agentName ? ` · ${s.agentName}` : ''} · {s.status}
                 {s.rating ? ` · ${'★'.repeat(s.rating)}` : ''}
               </li>
             ))}
           </ul>
-          {view.hiddenSessions > 0 && <p class="muted">{view.hiddenSessions} earlier conversation(s) with other agents are not shown to you.</p>}
+          {view.hiddenSessions > 0 && <p class="muted" data-testid="context-hidden">{view.hiddenSessions} earlier conversation(s) with other agents are not shown to you.</p>}
           <h4>Notes</h4>
           {view.notes.length === 0 && <p class="muted">No notes yet.</p>}
-          <ul>
+          <ul data-testid="context-notes">
             {view.notes.map((n) => (
-              <li key={n.id}>
+              <li key={n.id} data-testid="context-note">
                 {n.body} <span class="muted">— {n.authorName}, {new Date(n.createdAt).toLocaleDateString()}</span>
               </li>
             ))}
@@ -99,8 +101,15 @@ export function ContextPanel(props: { taskId: string; token: string; visible: bo
             <label for={`note-${props.taskId}`} class="visually-hidden">
               Add a note about this customer
             </label>
-            <input id={`note-${props.taskId}`} value={note} maxLength={4000} placeholder="Add a note for colleagues" onInput={(e) => setNote(e.currentTarget.value)} />
-            <button type="submit" class="secondary" disabled={!note.trim()}>
+            <input
+              id={`note-${props.taskId}`}
+              value={note}
+              maxLength={4000}
+              placeholder="Add a note for colleagues"
+              onInput={(e) => setNote(e.currentTarget.value)}
+              data-testid="context-note-input"
+            />
+            <button type="submit" class="secondary" disabled={!note.trim()} data-testid="context-note-save">
               Save note
             </button>
           </form>

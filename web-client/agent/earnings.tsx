@@ -1,5 +1,6 @@
 // The agent's own price and earnings: what customers pay per minute to talk to this agent (within each
-// topic's bounds), and what the agent earned in a period (sessions, billed time, gross, own share).
+// topic's bounds), what the agent earned in a period (sessions, billed time, gross, own share), and the
+// history behind it: each paid session, refund and payout on the agent's statement.
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../shared/api';
 import { formatMoney } from '../shared/money';
@@ -14,24 +15,55 @@ export interface EarningsReply {
   payableMinor: Array<{ currency: string; amountMinor: number }>;
 }
 
+/** GET /api/agent/statement: the agent's payable account, one statement per currency. */
+interface StatementReply {
+  currency: string;
+  lines: Array<{ at: number; transactionId: string; kind: string; sessionId: string | null; amountMinor: number }>;
+}
+
+interface HistoryLine {
+  at: number;
+  transactionId: string;
+  kind: string;
+  sessionId: string | null;
+  amountMinor: number;
+  currency: string;
+}
+
+const KIND_LABEL: Record<string, string> = { charge: 'Paid session', refund: 'Refund to the customer', reversal: 'Correction', payout: 'Paid out to you', adjustment: 'Adjustment' };
+/** The history shows the latest lines; older ones stay on the statement. */
+const HISTORY_LINES = 20;
+
 function monthStart(now = new Date()): number {
   return new Date(now.getFullYear(), now.getMonth(), 1).getTime();
 }
 
 export function EarningsCard(props: { token: string; refreshKey: number }) {
   const [data, setData] = useState<EarningsReply | null>(null);
+  const [history, setHistory] = useState<HistoryLine[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [price, setPrice] = useState('');
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
 
   useEffect(() => {
-    api<EarningsReply>('GET', `/api/agent/earnings?from=${monthStart()}&to=${Date.now() + 60_000}`, undefined, props.token)
+    const period = `from=${monthStart()}&to=${Date.now() + 60_000}`;
+    api<EarningsReply>('GET', `/api/agent/earnings?${period}`, undefined, props.token)
       .then((d) => {
         setData(d);
         setError(null);
         setPrice((p) => (p === '' && d.pricePerMinuteMinor !== null ? String(d.pricePerMinuteMinor) : p));
       })
+      .catch((err: unknown) => setError(describeError(err)));
+    api<StatementReply[]>('GET', `/api/agent/statement?${period}`, undefined, props.token)
+      .then((statements) =>
+        setHistory(
+          statements
+            .flatMap((s) => s.lines.map((l) => ({ ...l, currency: s.currency })))
+            .sort((a, b) => b.at - a.at)
+            .slice(0, HISTORY_LINES),
+        ),
+      )
       .catch((err: unknown) => setError(describeError(err)));
   }, [props.token, props.refreshKey]);
 
@@ -89,6 +121,23 @@ export function EarningsCard(props: { token: string; refreshKey: number }) {
           Due to you (not yet paid out): <strong>{formatMoney(p.amountMinor, p.currency)}</strong>
         </p>
       ))}
+      {history && history.length > 0 && (
+        <>
+          <h3 class="small">History</h3>
+          <ol class="small earnings-history" data-testid="agent-earnings-history">
+            {history.map((l) => (
+              <li key={l.transactionId} data-testid="agent-history-line" data-kind={l.kind} data-session-id={l.sessionId ?? undefined}>
+                <time dateTime={new Date(l.at).toISOString()}>{new Date(l.at).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })}</time>{' '}
+                <span>{KIND_LABEL[l.kind] ?? l.kind}</span>{' '}
+                <strong data-testid="agent-history-amount">
+                  {l.amountMinor > 0 ? '+' : ''}
+                  {formatMoney(l.amountMinor, l.currency)}
+                </strong>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
       <form class="row" onSubmit={(e) => void savePrice(e)}>
         <label for="agent-price" class="small">
           My price (cents per minute)

@@ -20,32 +20,30 @@ const BANNER: Record<string, { kind: 'warn' | 'error'; text: string } | undefine
   suspended: { kind: 'error', text: 'Your account is suspended.' },
 };
 
-/** Loads the profile and reloads it every 15 s while verification is not settled. */
-export function useAgentProfile(token: string): [AgentProfileView | null, (p: AgentProfileView) => void] {
+/**
+ * Loads the profile, and again whenever `refreshKey` changes: the workspace bumps it when the server
+ * says an administrator decided on the agent's verification (account:updated) and on every reconnect
+ * (a decision made while the connection was down), so no polling is needed.
+ */
+export function useAgentProfile(token: string, refreshKey = 0): [AgentProfileView | null, (p: AgentProfileView) => void] {
   const [profile, setProfile] = useState<AgentProfileView | null>(null);
   useEffect(() => {
     let stop = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = () =>
-      api<AgentProfileView>('GET', '/api/agent/profile', undefined, token)
-        .then((p) => {
-          if (stop) return;
-          setProfile(p);
-          if (p.verification !== 'verified') timer = setTimeout(load, 15_000);
-        })
-        .catch(() => undefined);
-    void load();
+    api<AgentProfileView>('GET', '/api/agent/profile', undefined, token)
+      .then((p) => {
+        if (!stop) setProfile(p);
+      })
+      .catch(() => undefined);
     return () => {
       stop = true;
-      clearTimeout(timer);
     };
-  }, [token]);
+  }, [token, refreshKey]);
   return [profile, setProfile];
 }
 
 /** The verification state, shown at the top of the workspace until the agent is verified. */
-export function VerificationBanner(props: { token: string }) {
-  const [profile] = useAgentProfile(props.token);
+export function VerificationBanner(props: { token: string; refreshKey?: number }) {
+  const [profile] = useAgentProfile(props.token, props.refreshKey);
   const banner = profile ? BANNER[profile.verification] : undefined;
   if (!banner) return null;
   return (
@@ -56,8 +54,8 @@ export function VerificationBanner(props: { token: string }) {
 }
 
 /** Profile, documents and security, folded away below the workspace. */
-export function AgentSelfService(props: { token: string; onSignedOut: () => void }) {
-  const [profile, setProfile] = useAgentProfile(props.token);
+export function AgentSelfService(props: { token: string; refreshKey?: number; onSignedOut: () => void }) {
+  const [profile, setProfile] = useAgentProfile(props.token, props.refreshKey);
   if (!profile) return null;
   return (
     <>

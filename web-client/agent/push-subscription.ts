@@ -65,3 +65,18 @@ export async function disablePush(token: string): Promise<void> {
   await sub.unsubscribe();
   await api('DELETE', '/api/agent/push-subscriptions', { endpoint: sub.endpoint }, token);
 }
+
+/** The agent's push settings on the server (docs/push.md): offers when the app is closed, and registered devices. */
+export interface PushSettings {
+  offersWhenClosed: boolean;
+  devices: number;
+}
+
+export function pushSettings(token: string): Promise<PushSettings> {
+  return api<PushSettings>('GET', '/api/agent/push-settings', undefined, token);
+}
+
+/** "Get offers when the app is closed"; the server refuses it without a registered device. */
+export function setOffersWhenClosed(on: boolean, token: string): Promise<PushSettings> {
+  return api<PushSettings>('PUT', '/api/agent/push-settings', { offersWhenClosed: on }, token);
+}

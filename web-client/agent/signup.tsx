@@ -27,6 +27,14 @@ export const parseLanguageList = (text: string) =>
     .map((l) => l.trim().toLowerCase())
     .filter(Boolean);
 
+/** The price field: null when empty (each topic's price), undefined when it is not whole cents. */
+function parsePrice(text: string): number | null | undefined {
+  const t = text.trim();
+  if (t === '') return null;
+  const value = Number(t);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
 const resetTokenInHash = () => /(?:^|[#&])reset=([A-Za-z0-9_-]{20,100})/.exec(location.hash)?.[1] ?? null;
 
 /** Wraps the sign-in form: shows it, or the sign-up / password-reset screens instead. */
@@ -91,6 +99,7 @@ function SignupForm(props: { onSignedIn: (reply: LoginReply) => void; onCancel: 
     languages: 'en',
     bio: '',
     timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    price: '',
   });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -99,6 +108,8 @@ function SignupForm(props: { onSignedIn: (reply: LoginReply) => void; onCancel: 
   async function submit(e: Event) {
     e.preventDefault();
     if (form.password.length < 10) return setError('Choose a password of at least 10 characters.');
+    const price = parsePrice(form.price);
+    if (price === undefined) return setError('The price is a whole number of cents per minute, or empty for each topic’s price.');
     setBusy(true);
     setError(null);
     const body: AgentSignupBody = {
@@ -110,6 +121,7 @@ function SignupForm(props: { onSignedIn: (reply: LoginReply) => void; onCancel: 
       languages: parseLanguageList(form.languages),
       bio: form.bio.trim(),
       timeZone: form.timeZone.trim(),
+      ...(price !== null ? { pricePerMinuteMinor: price } : {}),
     };
     try {
       await api<AgentProfileView>('POST', '/api/agent-signup', body);
@@ -171,6 +183,24 @@ function SignupForm(props: { onSignedIn: (reply: LoginReply) => void; onCancel: 
       </Field>
       <Field id="su-tz" label="Time zone" hint="Your working hours are in this time zone.">
         <input id="su-tz" required aria-describedby="su-tz-hint" value={form.timeZone} onInput={set('timeZone')} data-testid="signup-time-zone" />
+      </Field>
+      <Field
+        id="su-price"
+        label="Your price (cents per minute, optional)"
+        hint="What customers pay per minute to talk to you, within each topic’s range. Leave it empty to charge each topic’s own price; you can change it later under Earnings."
+      >
+        <input
+          id="su-price"
+          type="number"
+          min={0}
+          step={1}
+          inputMode="numeric"
+          aria-describedby="su-price-hint"
+          placeholder="topic price"
+          value={form.price}
+          onInput={set('price')}
+          data-testid="signup-price"
+        />
       </Field>
       <div class="row">
         <button type="submit" disabled={busy} data-testid="signup-submit">

@@ -1,5 +1,5 @@
 // Call UI shared by the widget, the agent softphone and the supervisor view: the sessions of a page,
-// the call panel (incoming call / call bar with mute, camera, screen share, hang up), video tiles,
+// the call panel (incoming call / call bar with mute, hold, camera, screen share, hang up), video tiles,
 // remote audio, the recording notice and the ringer. The WebRTC work is in ./call.ts.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { MediaView } from '../../protocol/events.js';
@@ -288,6 +288,12 @@ function statusText(s: CallSession, peerName: string): string {
     case 'ended':
       return 'The call has ended.';
     case 'active':
+      // On hold the agent's side hears nothing on purpose: say so, whatever the connection does.
+      if (s.held && (s.connection === 'connected' || s.connection === 'new' || s.connection === 'connecting')) {
+        return s.self === 'customer'
+          ? `You are on hold. ${peerName} will be back with you shortly.`
+          : `${peerName} is on hold and hears music. Resume to talk again.`;
+      }
       switch (s.connection) {
         case 'connected':
           return `In a ${kind} with ${peerName}${s.muted ? ' — your microphone is muted' : ''}.`;
@@ -301,7 +307,7 @@ function statusText(s: CallSession, peerName: string): string {
   }
 }
 
-function CallTimer(props: { since: number }) {
+function CallTimer(props: { since: number; testId?: string; label?: string }) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = window.setInterval(() => setNow(Date.now()), 1000);
@@ -310,7 +316,7 @@ function CallTimer(props: { since: number }) {
   const secs = Math.max(0, Math.floor((now - props.since) / 1000));
   const text = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
   return (
-    <span class="countdown" data-testid="call-duration" aria-label={`Call time ${text}`}>
+    <span class="countdown" data-testid={props.testId ?? 'call-duration'} aria-label={`${props.label ?? 'Call time'} ${text}`}>
       {text}
     </span>
   );
@@ -364,6 +370,11 @@ export function CallPanel(props: {
             Supervisor whispering
           </span>
         )}
+        {s.held && (
+          <span class="badge badge--hold" role="status" data-testid="call-hold-indicator" style={{ background: 'var(--warn-soft)', color: 'var(--warn)' }}>
+            On hold {s.heldSince !== null && <CallTimer since={s.heldSince} testId="call-hold-duration" label="On hold for" />}
+          </span>
+        )}
       </div>
 
       {s.recording && (props.audience === 'customer' || s.state !== 'idle') && <RecordingNotice audience={props.audience} beforeJoin={invited} />}
@@ -396,6 +407,19 @@ export function CallPanel(props: {
           >
             Mute
           </button>
+          {s.canHold && (
+            <button
+              type="button"
+              class={`secondary${s.held ? ' is-on' : ''}`}
+              aria-pressed={s.held}
+              disabled={s.isBusy('hold')}
+              title={s.held ? 'Take the call back' : 'Put the customer on hold: neither of you hears the other, they hear music'}
+              onClick={() => void s.hold(!s.held)}
+              data-testid="call-hold"
+            >
+              {s.isBusy('hold') ? (s.held ? 'Resuming…' : 'Holding…') : s.held ? 'Resume' : 'Hold'}
+            </button>
+          )}
           {s.video && s.state === 'active' && (
             <button
               type="button"

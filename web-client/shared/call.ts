@@ -10,6 +10,8 @@
 // For browser tests the live connections of each task are on window.__mccsCalls (taskId → CallPeers).
 import type { Socket } from 'socket.io-client';
 import type {
+  AgentMediaClientToServer,
+  HoldState,
   IceServer,
   MediaClientToServer,
   MediaEndReason,
@@ -231,6 +233,8 @@ export interface CallSignal {
   answer(subscriptionId: string, sdp: string): Promise<unknown>;
   mute(muted: boolean): Promise<unknown>;
   hangup(): Promise<unknown>;
+  /** Agent of the conversation only: puts the customer on hold or takes the call back. */
+  hold?(held: boolean): Promise<HoldState>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -247,6 +251,14 @@ export function mediaSignal(socket: MediaSocket, taskId: string): CallSignal {
     mute: (muted) => request(socket, 'media:mute', { taskId, muted }),
     hangup: () => request(socket, 'media:hangup', { taskId }),
   };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AgentMediaSocket = Socket<any, MediaClientToServer & AgentMediaClientToServer>;
+
+/** The agent's own conversation: the media events plus hold. */
+export function agentMediaSignal(socket: AgentMediaSocket, taskId: string): CallSignal {
+  return { ...mediaSignal(socket, taskId), hold: (held) => request(socket, 'media:hold', { taskId, held }) };
 }
 
 /**
@@ -297,6 +309,8 @@ export class CallSession extends Emitter<CallSessionEvents> {
   #endReason: CallCloseReason | null = null;
   #connection: RTCPeerConnectionState = 'new';
   #muted = false;
+  #held = false;
+  #heldSince: number | null = null;
   #coachWanted = false;
   #mic: MediaStreamTrack | null = null;
   #coachMic: MediaStreamTrack | null = null;
@@ -318,6 +332,8 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.#signal = opts.signal;
     this.peers = newPeers('call', this.taskId, this.#state);
     for (const f of opts.view.feeds) this.#rememberFeed(f);
+    this.#held = opts.view.held === true;
+    this.#heldSince = opts.view.heldSince ?? null;
   }
 
   get view(): MediaView {
@@ -351,6 +367,18 @@ export class CallSession extends Emitter<CallSessionEvents> {
   get muted(): boolean {
     return this.#muted;
   }
+  /** The agent has the customer on hold (neither hears the other; the customer hears music). */
+  get held(): boolean {
+    return this.#held;
+  }
+  /** Since when (epoch ms), while held. */
+  get heldSince(): number | null {
+    return this.#heldSince;
+  }
+  /** This side may put the call on hold (the agent of the conversation). */
+  get canHold(): boolean {
+    return typeof this.#signal.hold === 'function';
+  }
   /** A supervisor is whispering to this agent. */
   get coaching(): boolean {
     return this.#coachWanted;
@@ -381,7 +409,32 @@ export class CallSession extends Emitter<CallSessionEvents> {
     if (this.#closed || view.taskId !== this.taskId) return;
     this.#view = view;
     for (const f of view.feeds) this.addFeed(f);
+    if (view.held !== undefined) this.setHeld(view.held, view.heldSince ?? null);
     this.#changed();
+  }
+
+  /** The server says the call is (no longer) on hold: media:hold, or a newer view. */
+  setHeld(held: boolean, since: number | null = null): void {
+    if (this.#closed) return;
+    this.#held = held;
+    this.#heldSince = held ? (since ?? this.#heldSince ?? Date.now()) : null;
+    this.#changed();
+  }
+
+  /** Agent: puts the customer on hold, or takes the call back. */
+  async hold(held: boolean): Promise<void> {
+    if (this.#closed || !this.canHold || this.#busy.has('hold')) return;
+    this.#busy.add('hold');
+    this.#changed();
+    try {
+      const state = await this.#signal.hold!(held);
+      this.setHeld(state.held, state.heldSince);
+    } catch (err) {
+      this.safeEmit('warning', `Could not ${held ? 'put the call on hold' : 'take the call off hold'}: ${errText(err)}`);
+    } finally {
+      this.#busy.delete('hold');
+      this.#changed();
+    }
   }
 
   /** Gets the mic (and camera for a video call) and joins; safe to call again after a failure. */

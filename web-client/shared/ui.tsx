@@ -1,5 +1,5 @@
 // Small components shared by the three apps.
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, JSX, Ref } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { ChatMessage, MessageSender } from '../../protocol/events.js';
 
@@ -83,18 +83,33 @@ export function MessageList(props: {
   );
 }
 
-/** A text box that sends on Enter (Shift+Enter for a new line) and on the button. */
-export function Composer(props: {
+/** What every message box is given: its text, its state and its ids. */
+export interface MessageBoxProps {
+  id: string;
+  label: string;
   value: string;
   onInput: (v: string) => void;
   onSend: () => void;
   disabled?: boolean;
   busy?: boolean;
-  label: string;
   inputTestId: string;
   sendTestId: string;
-  id: string;
-}) {
+}
+
+/**
+ * A text box that sends on Enter (Shift+Enter for a new line) and on the button. `onKeyDown` sees each key
+ * first and returns true when it took it (the agent's canned-response list does); `children` are extra
+ * buttons before Send.
+ */
+export function Composer(
+  props: MessageBoxProps & {
+    placeholder?: string;
+    inputRef?: Ref<HTMLTextAreaElement>;
+    inputAttrs?: JSX.TextareaHTMLAttributes<HTMLTextAreaElement>;
+    onKeyDown?: (e: KeyboardEvent) => boolean;
+    children?: ComponentChildren;
+  },
+) {
   const canSend = !props.disabled && !props.busy && props.value.trim().length > 0;
   return (
     <form
@@ -108,24 +123,141 @@ export function Composer(props: {
         {props.label}
       </label>
       <textarea
+        {...props.inputAttrs}
         id={props.id}
+        ref={props.inputRef}
         rows={2}
         maxLength={4000}
         value={props.value}
         disabled={props.disabled}
-        placeholder={props.label}
+        placeholder={props.placeholder ?? props.label}
         data-testid={props.inputTestId}
         onInput={(e) => props.onInput(e.currentTarget.value)}
         onKeyDown={(e) => {
+          if (props.onKeyDown?.(e)) return;
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
             if (canSend) props.onSend();
           }
         }}
       />
+      {props.children}
       <button type="submit" disabled={!canSend} data-testid={props.sendTestId}>
         {props.busy ? 'Sending…' : 'Send'}
       </button>
     </form>
+  );
+}
+
+/** A form field: its label, with an optional hint after it, above the control (which carries `id`). */
+export function Field(props: { id: string; label: ComponentChildren; hint?: string; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <label for={props.id}>
+        {props.label}
+        {props.hint && (
+          <>
+            {' '}
+            <span class="hint">{props.hint}</span>
+          </>
+        )}
+      </label>
+      {props.children}
+    </div>
+  );
+}
+
+type InputAttrs = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label' | 'value' | 'onInput'>;
+
+/** A labelled input (text unless `type` says otherwise) that reports its value as the user types. */
+export function InputField(props: InputAttrs & { id: string; label: ComponentChildren; hint?: string; value: string; onValue: (v: string) => void; testId?: string }) {
+  const { label, hint, onValue, testId, ...input } = props;
+  return (
+    <Field id={props.id} label={label} hint={hint}>
+      <input type="text" {...input} data-testid={testId} onInput={(e) => onValue(e.currentTarget.value)} />
+    </Field>
+  );
+}
+
+/** A labelled text area that reports its value as the user types. */
+export function TextAreaField(props: { id: string; label: ComponentChildren; hint?: string; value: string; onValue: (v: string) => void; testId?: string; required?: boolean; maxLength?: number; rows?: number }) {
+  return (
+    <Field id={props.id} label={props.label} hint={props.hint}>
+      <textarea
+        id={props.id}
+        required={props.required}
+        maxLength={props.maxLength}
+        rows={props.rows}
+        value={props.value}
+        onInput={(e) => props.onValue(e.currentTarget.value)}
+        data-testid={props.testId}
+      />
+    </Field>
+  );
+}
+
+/** The error and success notices above a form's fields. */
+export function FormNotices(props: { error: string | null; done: string | null; errorTestId: string; doneTestId: string }) {
+  return (
+    <>
+      {props.error && (
+        <Notice kind="error" testId={props.errorTestId}>
+          {props.error}
+        </Notice>
+      )}
+      {props.done && (
+        <Notice kind="ok" testId={props.doneTestId}>
+          {props.done}
+        </Notice>
+      )}
+    </>
+  );
+}
+
+/** Submit and, while an existing item is being changed, Cancel: the end of an add-or-edit form. */
+export function SaveButtons(props: { busy: boolean; editing: boolean; addLabel: string; testId: string; onCancel: () => void }) {
+  return (
+    <div class="row">
+      <button type="submit" disabled={props.busy} data-testid={props.testId}>
+        {props.busy ? 'Saving…' : props.editing ? 'Save changes' : props.addLabel}
+      </button>
+      {props.editing && (
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A table of items: column headings, then `placeholder` (loading, or that there are none) as a single muted
+ * row when it is set, then the rows.
+ */
+export function ItemTable(props: { testId: string; columns: ComponentChildren[]; placeholder?: string | null | false; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={props.testId}>
+        <thead>
+          <tr>
+            {props.columns.map((c, i) => (
+              <th key={i} scope="col">
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.placeholder && (
+            <tr>
+              <td colSpan={props.columns.length} class="muted">
+                {props.placeholder}
+              </td>
+            </tr>
+          )}
+          {props.children}
+        </tbody>
+      </table>
+    </div>
   );
 }

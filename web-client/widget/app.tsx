@@ -12,6 +12,7 @@ import type {
   TaskStatus,
 } from '../../protocol/events.js';
 import type { QueueView, VisitorTokenReply } from '../../protocol/http.js';
+import type { EmailVerifiedReply } from '../../protocol/context.js';
 import { api, describeError } from '../shared/api';
 import { checkDevices, callSupport, mediaSignal } from '../shared/call';
 import { CallPanel, StartCallButtons, describeCallEnd, useCallBook } from '../shared/call-ui';
@@ -23,6 +24,8 @@ import { describePrice } from '../shared/money';
 import { PricePanel, usePricing } from './pricing';
 import { RatingForm } from './rating';
 import { approximateLocation } from './location';
+import { EmailLink } from './email';
+import { EarlierConversations } from './history';
 
 type CustomerSocket = Socket<CustomerServerToClient, CustomerClientToServer>;
 
@@ -36,6 +39,8 @@ interface StoredSession {
   callTaskId?: string | null;
   /** Whether that call is a video call (for the waiting text). */
   callVideo?: boolean;
+  /** The email the customer confirmed with its code in this browser. */
+  email?: string | null;
 }
 
 const STORAGE_KEY = 'mccs.widget';
@@ -106,6 +111,9 @@ export function WidgetApp() {
   const [callbackPhone, setCallbackPhone] = useState('');
   const [callbackNumber, setCallbackNumber] = useState<string | null>(null);
   const [callbackError, setCallbackError] = useState<string | null>(null);
+  /** The email confirmed with its code; the earlier conversations are shown once it is. */
+  const [confirmedEmail, setConfirmedEmail] = useState<string | null>(sessionRef.current?.email ?? null);
+  const [historyKey, setHistoryKey] = useState(0);
 
   function persist(patch: Partial<StoredSession>) {
     if (!sessionRef.current) return;
@@ -177,6 +185,7 @@ export function WidgetApp() {
     if (socketRef.current === socket) socketRef.current = null;
     sessionRef.current = null;
     save('local', STORAGE_KEY, null);
+    setConfirmedEmail(null);
     taskIdRef.current = null;
     setConnection('idle');
     setChat(null);
@@ -232,6 +241,8 @@ export function WidgetApp() {
       calls.get(taskId)?.addFeed(feed);
     });
     socket.on('media:feed-ended', (e) => calls.get(e.taskId)?.removeFeed(e.feedId));
+    // The agent put the call on hold (or took it back): the call panel says so.
+    socket.on('media:hold', (e) => calls.get(e.taskId)?.setHeld(e.held, e.heldSince));
     socket.on('media:ended', (e) => {
       if (calls.get(e.taskId)) {
         calls.close(e.taskId, e.reason);
@@ -285,14 +296,43 @@ export function WidgetApp() {
     };
   }, []);
 
-  /** A visitor token (fetched once) and the socket it opens. */
-  async function ensureSocket(displayName: string | undefined): Promise<CustomerSocket> {
+  /** The visitor token, fetched once (also before a chat, to confirm an email). */
+  async function ensureToken(displayName: string | undefined): Promise<string> {
     if (!sessionRef.current) {
       const reply = await api<VisitorTokenReply>('POST', '/api/visitor-token', displayName ? { displayName } : {});
       sessionRef.current = { token: reply.token, customerId: reply.customerId, expiresAt: reply.expiresAt };
+      save('local', STORAGE_KEY, sessionRef.current);
     }
+    return sessionRef.current.token;
+  }
+
+  /** A visitor token and the socket it opens. */
+  async function ensureSocket(displayName: string | undefined): Promise<CustomerSocket> {
+    const token = await ensureToken(displayName);
     persist({ displayName, taskId: null, callTaskId: null });
-    return openSocket(sessionRef.current.token);
+    return openSocket(token);
+  }
+
+  /**
+   * The email is confirmed. When we knew the customer already under an older profile, theirs was merged
+   * into it and the server sent that profile's token: the widget continues as that one, its chat too
+   * (the new connection resumes it), and shows the earlier conversations.
+   */
+  function emailConfirmed(reply: EmailVerifiedReply) {
+    if (reply.visitor && sessionRef.current) {
+      const { token, customerId, expiresAt } = reply.visitor;
+      sessionRef.current = { ...sessionRef.current, token, customerId, expiresAt };
+      const old = socketRef.current;
+      if (old) {
+        old.off();
+        old.disconnect();
+        socketRef.current = null;
+        openSocket(token);
+      }
+    }
+    persist({ email: reply.email });
+    setConfirmedEmail(reply.email);
+    setHistoryKey((k) => k + 1);
   }
 
   function started(view: CustomerChatView) {
@@ -576,6 +616,12 @@ export function WidgetApp() {
           />
         </form>
       )}
+      {phase === 'start' && (
+        <EmailLink context="start" confirmed={confirmedEmail} getToken={() => ensureToken(name.trim() || undefined)} onVerified={emailConfirmed} />
+      )}
+      {phase === 'start' && confirmedEmail && sessionRef.current && (
+        <EarlierConversations token={sessionRef.current.token} exceptTaskId={null} reloadKey={historyKey} />
+      )}
 
       {phase === 'chat' && chat && (
         <section class="card chat" data-testid="widget-chat" data-task-id={chat.taskId} aria-label="Conversation">
@@ -707,6 +753,8 @@ export function WidgetApp() {
               </div>
             </>
           )}
+          <EmailLink context="chat" confirmed={confirmedEmail} getToken={() => ensureToken(undefined)} onVerified={emailConfirmed} />
+          {confirmedEmail && sessionRef.current && <EarlierConversations token={sessionRef.current.token} exceptTaskId={chat.taskId} reloadKey={historyKey} />}
         </section>
       )}
     </main>

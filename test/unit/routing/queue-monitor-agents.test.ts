@@ -1,0 +1,82 @@
+// The wallboard's agents by state per queue (docs/routing.md, "Metrics"): each agent counted once in
+// every queue it serves, as its app shows it (ready, busy, wrap-up, not ready), and, once logged off,
+// as logged off in the queues it served when last logged in. Wrap-up has no routing event: the end of
+// a conversation and of its wrap-up make the monitor look the agent up again.
+import { afterEach, expect, it } from '@jest/globals';
+import { TypedEmitter } from '../../../lib/typed-emitter.js';
+import type { ChatObserverEvents } from '../../../chat/chat-service.js';
+import type { RoutingEvents } from '../../../routing/engine.js';
+import { QueueMonitor, type AgentWorkState, type ShownAgentState } from '../../../routing/queue-monitor.js';
+
+const monitors: QueueMonitor[] = [];
+afterEach(() => {
+  for (const m of monitors.splice(0)) m.close();
+});
+
+function setup(withShownState: boolean) {
+  const chat = new TypedEmitter<ChatObserverEvents>();
+  const routing = new TypedEmitter<RoutingEvents>();
+  const work = new Map<string, AgentWorkState | null>();
+  const shown = new Map<string, ShownAgentState>();
+  const monitor = new QueueMonitor(
+    {
+      chat,
+      routing,
+      agentState: async (id) => work.get(id) ?? null,
+      ...(withShownState ? { shownState: async (id: string) => shown.get(id) ?? 'logged_off' } : {}),
+      waitingOrder: async () => [],
+      queueIds: async () => ['general', 'billing'],
+    },
+    { reconcileIntervalMs: 0 },
+  );
+  monitors.push(monitor);
+  return { chat, routing, work, shown, monitor };
+}
+
+const agentsOf = (m: QueueMonitor, queueId: string) => m.live(queueId)?.agents;
+
+it('counts agents per queue by the state their app shows, wrap-up and logged off included', async () => {
+  const s = setup(true);
+  await s.monitor.ready;
+  const inGeneral = (id: string, state: ShownAgentState, activeTasks = 0, queues = ['general']) => {
+    s.work.set(id, state === 'logged_off' ? null : { presence: state === 'not_ready' ? 'not_ready' : 'ready', activeTasks, capacity: 1, queues });
+    s.shown.set(id, state);
+  };
+  inGeneral('a1', 'ready', 0, ['general', 'billing']);
+  inGeneral('a2', 'busy', 1);
+  inGeneral('a3', 'not_ready');
+  for (const id of ['a1', 'a2', 'a3']) s.routing.safeEmit('presence', id);
+  await s.monitor.settled();
+  expect(agentsOf(s.monitor, 'general')).toEqual({ ready: 1, busy: 1, wrapup: 0, notReady: 1, loggedOff: 0 });
+  expect(agentsOf(s.monitor, 'billing')).toEqual({ ready: 1, busy: 0, wrapup: 0, notReady: 0, loggedOff: 0 });
+
+  // a2's conversation ends: wrap-up, seen through the chat event alone.
+  inGeneral('a2', 'wrapup', 1);
+  s.chat.safeEmit('task:ended', { taskId: 't1', queueId: 'general', customerId: 'c1', agentId: 'a2', at: Date.now(), by: 'agent' });
+  await s.monitor.settled();
+  expect(agentsOf(s.monitor, 'general')).toMatchObject({ busy: 0, wrapup: 1 });
+
+  // Wrap-up done: ready again.
+  inGeneral('a2', 'ready');
+  s.chat.safeEmit('task:completed', { taskId: 't1', queueId: 'general', agentId: 'a2', at: Date.now(), handleMs: 1000 });
+  await s.monitor.settled();
+  expect(agentsOf(s.monitor, 'general')).toMatchObject({ ready: 2, wrapup: 0 });
+
+  // a1 logs off: counted as logged off in both queues it served.
+  inGeneral('a1', 'logged_off');
+  s.routing.safeEmit('agent:logged-off', 'a1');
+  await s.monitor.settled();
+  expect(agentsOf(s.monitor, 'general')).toEqual({ ready: 1, busy: 0, wrapup: 0, notReady: 1, loggedOff: 1 });
+  expect(agentsOf(s.monitor, 'billing')).toEqual({ ready: 0, busy: 0, wrapup: 0, notReady: 0, loggedOff: 1 });
+});
+
+it('without the app state, derives it from presence and load (no wrap-up)', async () => {
+  const s = setup(false);
+  await s.monitor.ready;
+  s.work.set('a1', { presence: 'ready', activeTasks: 2, capacity: 2, queues: ['general'] });
+  s.work.set('a2', { presence: 'ready', activeTasks: 1, capacity: 2, queues: ['general'] });
+  s.work.set('a3', { presence: 'not_ready', activeTasks: 0, capacity: 2, queues: ['general'] });
+  for (const id of ['a1', 'a2', 'a3']) s.routing.safeEmit('presence', id);
+  await s.monitor.settled();
+  expect(agentsOf(s.monitor, 'general')).toEqual({ ready: 1, busy: 1, wrapup: 0, notReady: 1, loggedOff: 0 });
+});
