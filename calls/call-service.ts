@@ -56,6 +56,8 @@ export interface CallRecorder {
 export type CallObserverEvents = {
   /** Customer and agent are both connected: from here the call is billable. */
   'call:bridged': [e: { taskId: string; mediaSessionId: string; at: number }];
+  /** The agent put the customer on hold (held) or took the call back: held time is not billed. */
+  'call:held': [e: { taskId: string; mediaSessionId: string; at: number; held: boolean }];
   'call:ended': [e: { taskId: string; mediaSessionId: string; at: number; reason: MediaEndReason }];
 };
 
@@ -327,17 +329,20 @@ export class CallService {
       await this.#refreshHold(call);
       if (isHeld(call) === input.held) return holdState(call);
       const leg = legOf(party);
+      let at: number;
       if (input.held) {
         await this.#media(() => call.room.setHeld(leg, true));
-        const at = Date.now();
+        at = Date.now();
         await this.#sessions.update({ id: call.row.id, heldAt: IsNull() }, { heldAt: at });
         call.row.heldAt = at;
         await this.#startHoldMusic(call);
       } else {
         await this.#stopHoldMusic(call);
         await this.#media(() => call.room.setHeld(leg, false));
-        await this.#closeHold(call);
+        at = Date.now();
+        await this.#closeHold(call, at);
       }
+      this.observer.safeEmit('call:held', { taskId: call.task.id, mediaSessionId: call.row.id, at, held: input.held });
       this.#log.info(input.held ? 'call put on hold' : 'call taken off hold', { taskId: input.taskId, heldMs: holdState(call).heldMs });
       this.#announceHold(call);
       return holdState(call);
@@ -733,11 +738,11 @@ export class CallService {
     if (this.#deps.holdMusic) await call.room.stopFile(holdMusicId(call)).catch(() => undefined);
   }
 
-  /** Adds the hold that ends now to the call's hold time. */
-  async #closeHold(call: LiveCall): Promise<void> {
+  /** Adds the hold that ends `at` to the call's hold time. */
+  async #closeHold(call: LiveCall, at = Date.now()): Promise<void> {
     const since = call.row.heldAt;
     if (since == null) return;
-    const heldMs = (call.row.heldMs ?? 0) + Math.max(0, Date.now() - since);
+    const heldMs = (call.row.heldMs ?? 0) + Math.max(0, at - since);
     await this.#sessions.update({ id: call.row.id, heldAt: since }, { heldAt: null, heldMs });
     call.row.heldAt = null;
     call.row.heldMs = heldMs;
@@ -749,7 +754,9 @@ export class CallService {
     if (!isHeld(call)) return;
     await this.#stopHoldMusic(call);
     if (resumeLeg) await call.room.setHeld(`agent-${agentId}`, false).catch((err: unknown) => this.#log.warn('taking the agent off hold failed', { taskId: call.task.id, err }));
-    await this.#closeHold(call);
+    const at = Date.now();
+    await this.#closeHold(call, at);
+    this.observer.safeEmit('call:held', { taskId: call.task.id, mediaSessionId: call.row.id, at, held: false });
     this.#announceHold(call);
   }
 

@@ -1,6 +1,6 @@
 // Charging on the life of a task: the price gate before a charged task is made, a credit-control
 // session from the answer to the end (only time both parties are connected is billed: a chat from the
-// answer, a call from the moment both are in the room), the warning and the cut-off when the paid time
+// answer, a call from the moment both are in the room, not while the customer is on hold), the warning and the cut-off when the paid time
 // runs out, and a call detail record for every answered or abandoned task.
 import type { Repository } from 'typeorm';
 import type { AccountRow, TaskRow } from '../db/entities.js';
@@ -44,6 +44,10 @@ interface Billed {
   taskId: string;
   channel: TaskRow['channel'];
   tariff: Tariff;
+  /** A call: both parties are in the room. */
+  bridged: boolean;
+  /** A call: the agent has the customer on hold. The clock runs when bridged and not held. */
+  held: boolean;
 }
 
 const CUTOFF_NOTICE = 'Your prepaid balance has run out, so the conversation has ended. Top up to talk again.';
@@ -68,6 +72,7 @@ export class TaskBilling {
     chat.observer.on('task:transferred', (e) => void this.#stop(e.taskId, e.at, 'transferred').catch(guard('ending a session', e.taskId)));
     chat.observer.on('task:abandoned', (e) => void this.#abandoned(e.taskId, e.at).catch(guard('recording an abandoned task', e.taskId)));
     calls?.observer.on('call:bridged', (e) => this.#bridged(e.taskId, e.at));
+    calls?.observer.on('call:held', (e) => this.#held(e.taskId, e.at, e.held));
     calls?.observer.on('call:ended', (e) => this.#unbridged(e.taskId, e.at));
     credit.on('warning', (e) => this.#warn(e.sessionId, e.secondsLeft));
     credit.on('cutoff', (e) => void this.#cutOff(e.sessionId));
@@ -183,7 +188,7 @@ export class TaskBilling {
     if (!plan) return false;
     const agent = await this.#deps.accounts.findOneBy({ id: agentId });
     const tariff = tariffFor(plan, agentPrice(plan, agent?.pricePerMinuteMinor ?? null));
-    const billed: Billed = { sessionId: `${taskId}.${at}`, taskId, channel: task.channel, tariff };
+    const billed: Billed = { sessionId: `${taskId}.${at}`, taskId, channel: task.channel, tariff, bridged: false, held: false };
     try {
       await this.#deps.credit.start({
         sessionId: billed.sessionId,
@@ -203,7 +208,7 @@ export class TaskBilling {
     }
     this.#billed.set(taskId, billed);
     this.#bySession.set(billed.sessionId, billed);
-    const charge: ChargeView = { currency: tariff.currency, perMinuteMinor: tariff.perMinuteMinor, sessionFeeMinor: tariff.sessionFeeMinor };
+    const charge: ChargeView = { currency: tariff.currency, perMinuteMinor: tariff.perMinuteMinor, sessionFeeMinor: tariff.sessionFeeMinor, pausedOnHold: task.channel !== 'chat' };
     this.#notifier?.toCustomer(task.customerId, 'charging:started', { taskId, charge });
     if (task.channel === 'chat') this.#deps.credit.bridged(billed.sessionId, at);
     this.#log.info('charged session started', { taskId, sessionId: billed.sessionId, perMinuteMinor: tariff.perMinuteMinor, currency: tariff.currency });
@@ -211,13 +216,33 @@ export class TaskBilling {
   }
 
   #bridged(taskId: string, at: number): void {
-    const billed = this.#billed.get(taskId);
-    if (billed && billed.channel !== 'chat') this.#deps.credit.bridged(billed.sessionId, at);
+    const billed = this.#callBilled(taskId);
+    if (!billed) return;
+    billed.bridged = true;
+    if (!billed.held) this.#deps.credit.bridged(billed.sessionId, at);
   }
 
   #unbridged(taskId: string, at: number): void {
+    const billed = this.#callBilled(taskId);
+    if (!billed) return;
+    billed.bridged = false;
+    this.#deps.credit.unbridged(billed.sessionId, at);
+  }
+
+  /** Time on hold is not billed: the clock stops when the customer is put on hold and runs again after. */
+  #held(taskId: string, at: number, held: boolean): void {
+    const billed = this.#callBilled(taskId);
+    if (!billed || billed.held === held) return;
+    billed.held = held;
+    if (!billed.bridged) return;
+    if (held) this.#deps.credit.unbridged(billed.sessionId, at);
+    else this.#deps.credit.bridged(billed.sessionId, at);
+  }
+
+  /** A charged call this node bills (a chat is billed from the answer, with or without a call in it). */
+  #callBilled(taskId: string): Billed | null {
     const billed = this.#billed.get(taskId);
-    if (billed && billed.channel !== 'chat') this.#deps.credit.unbridged(billed.sessionId, at);
+    return billed && billed.channel !== 'chat' ? billed : null;
   }
 
   /** The conversation ended (or moved to another agent): the bridged time is rated and posted. */

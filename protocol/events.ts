@@ -101,6 +101,8 @@ export interface ChargeView {
   currency: string;
   perMinuteMinor: number;
   sessionFeeMinor: number;
+  /** A call's clock stops while the customer is on hold (a chat's runs from the answer to the end). */
+  pausedOnHold: boolean;
 }
 
 /** Paid time is running out: `secondsLeft` of bridged time remain, and the balance pays for no more. */

@@ -1,11 +1,12 @@
 // A prepaid customer's browser call on a charged topic, against a real Janus on loopback: the billing
 // clock starts only when customer and agent are both in the room, the call is cut off (media and task)
-// when the paid time is used, and exactly the bridged seconds are posted with the agent's share.
+// when the paid time is used, and exactly the bridged seconds are posted with the agent's share; time
+// on hold is not billed.
 import { readFileSync } from 'node:fs';
 import { adminToken, api, createAgent, startTestServer, visitorToken, waitForMedia, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import { freePort } from '../support/ports.js';
-import type { CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
+import type { ChargeView, CustomerChatView, MediaView, Offer } from '../../protocol/events.js';
 import type { WalletView } from '../../protocol/charging.js';
 
 const AUDIO_OFFER = readFileSync(new URL('../fixtures/chromium-audio-offer.sdp', import.meta.url), 'utf8');
@@ -84,4 +85,49 @@ test('a charged call is billed from the moment both are connected and cut off wh
   ]);
   const earnings = await api<{ totals: Array<{ agentShareMinor: number; grossMinor: number }> }>(server.url, 'GET', '/api/agent/earnings', undefined, agentAccount.token);
   expect(earnings.body.totals).toEqual([expect.objectContaining({ grossMinor: 20, agentShareMinor: 16 })]);
+}, 40_000);
+
+test('time on hold is not billed: the paid seconds last through a hold and run out after the resume', async () => {
+  const agentAccount = await createAgent(server.url, admin, { displayName: 'Holly' });
+  const agent = await connect<AgentSocket>(server.url, '/agent', agentAccount.token);
+  sockets.push(agent);
+  await next(agent, 'hello');
+  await call(agent, 'presence:set', { state: 'ready' });
+  const visitor = await visitorToken(server.url, 'Hana');
+  const customer = await connect<CustomerSocket>(server.url, '/customer', visitor.token);
+  sockets.push(customer);
+  // 25 cents at 10 cents a second: 2 s of talk, however long the hold.
+  expect((await api(server.url, 'POST', `/api/admin/customers/${visitor.customerId}/credit`, { amountMinor: 25, currency: 'EUR', idempotencyKey: `hold-${msgId()}` }, admin)).status).toBe(200);
+
+  const offered = next<Offer>(agent, 'offer');
+  const view = await call<CustomerChatView>(customer, 'call:start', { queueId: 'general', video: false, clientMsgId: msgId(), price: { maxPerMinuteMinor: 600, currency: 'EUR' } });
+  await offered;
+  const ready = next<MediaView>(customer, 'media:ready');
+  await call(agent, 'offer:accept', { taskId: view.taskId });
+  await ready;
+  const started = await next<{ charge: ChargeView }>(customer, 'charging:started');
+  expect(started.charge.pausedOnHold).toBe(true); // the widget says so while the customer is on hold
+
+  let endedAt = 0;
+  const mediaEnded = next<{ reason: string }>(customer, 'media:ended', () => true, 15_000).then((e) => ((endedAt = Date.now()), e));
+  await call(customer, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:hold', { taskId: view.taskId, held: true });
+  await sleep(3_000); // longer than the paid time: billed, the call would end during the hold
+  expect(endedAt).toBe(0);
+  await call(agent, 'media:hold', { taskId: view.taskId, held: false });
+  const resumedAt = Date.now();
+  expect((await mediaEnded).reason).toBe('balance_exhausted');
+  // The unused paid time (2 s less the moment before the hold) runs out after the resume.
+  expect(endedAt - resumedAt).toBeGreaterThanOrEqual(1_000);
+
+  let wallet: WalletView | undefined;
+  for (let i = 0; i < 50; i++) {
+    wallet = (await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, visitor.token)).body;
+    if (wallet.reservedMinor === 0) break;
+    await sleep(100);
+  }
+  expect(wallet).toMatchObject({ balanceMinor: 5, reservedMinor: 0 });
+  const cdrs = await api<{ records: Array<Record<string, unknown>> }>(server.url, 'GET', `/api/admin/cdrs?customerId=${visitor.customerId}`, undefined, admin);
+  expect(cdrs.body.records).toEqual([expect.objectContaining({ taskId: view.taskId, billedSeconds: 2, amountMinor: 20, terminationReason: 'balance_exhausted' })]);
 }, 40_000);

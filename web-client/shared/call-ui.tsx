@@ -276,7 +276,7 @@ export function RecordingNotice(props: { audience: 'customer' | 'staff'; beforeJ
 
 // ---- the call panel -------------------------------------------------------------------------
 
-function statusText(s: CallSession, peerName: string): string {
+function statusText(s: CallSession, peerName: string, holdNotCharged: boolean): string {
   const kind = s.video ? 'video call' : 'call';
   switch (s.state) {
     case 'idle':
@@ -291,7 +291,7 @@ function statusText(s: CallSession, peerName: string): string {
       // On hold the agent's side hears nothing on purpose: say so, whatever the connection does.
       if (s.held && (s.connection === 'connected' || s.connection === 'new' || s.connection === 'connecting')) {
         return s.self === 'customer'
-          ? `You are on hold. ${peerName} will be back with you shortly.`
+          ? `You are on hold. ${peerName} will be back with you shortly.${holdNotCharged ? ' You are not charged while on hold.' : ''}`
           : `${peerName} is on hold and hears music. Resume to talk again.`;
       }
       switch (s.connection) {
@@ -333,6 +333,8 @@ export function CallPanel(props: {
   audience: 'customer' | 'staff';
   canShareScreen?: boolean;
   ring?: boolean;
+  /** The customer pays for this call by the minute, but not for time on hold: say so on hold. */
+  holdNotCharged?: boolean;
 }) {
   const s = props.session;
   useSession(s);
@@ -362,7 +364,7 @@ export function CallPanel(props: {
       <div class="call__status">
         <span class="badge badge--call">{kind}</span>
         <span role="status" aria-live="polite" data-testid="call-status" data-state={s.state}>
-          {statusText(s, props.peerName)}
+          {statusText(s, props.peerName, Boolean(props.holdNotCharged))}
         </span>
         {connectedAt !== null && s.state === 'active' && <CallTimer since={connectedAt} />}
         {s.coaching && (

@@ -103,6 +103,8 @@ export function WidgetApp() {
   /** The price of the conversation in progress, once an agent answered a charged one. */
   const [charge, setCharge] = useState<string | null>(null);
   const [chargeWarning, setChargeWarning] = useState<string | null>(null);
+  /** The paid call's clock stops while the customer is on hold (a chat's does not). */
+  const [chargePausedOnHold, setChargePausedOnHold] = useState(false);
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
@@ -254,7 +256,9 @@ export function WidgetApp() {
       }
     });
     socket.on('charging:started', (e) => {
-      if (e.taskId === taskIdRef.current) setCharge(describePrice(e.charge));
+      if (e.taskId !== taskIdRef.current) return;
+      setCharge(describePrice(e.charge));
+      setChargePausedOnHold(e.charge.pausedOnHold);
     });
     socket.on('charging:warning', (e) => {
       if (e.taskId !== taskIdRef.current) return;
@@ -341,6 +345,7 @@ export function WidgetApp() {
     setEndReason(null);
     setCharge(null);
     setChargeWarning(null);
+    setChargePausedOnHold(false);
     setChat(null);
     setCallNote(null);
     applyView(view);
@@ -663,7 +668,7 @@ export function WidgetApp() {
               {callNote.text}
             </Notice>
           )}
-          {call && !ended && <CallPanel session={call} peerName={chat.agentName ?? 'The agent'} audience="customer" ring />}
+          {call && !ended && <CallPanel session={call} peerName={chat.agentName ?? 'The agent'} audience="customer" ring holdNotCharged={charge !== null && chargePausedOnHold} />}
 
           <MessageList messages={chat.messages} own="customer" testId="widget-messages" label="Messages" />
 
