@@ -174,8 +174,16 @@ export const QueueLiveView = Type.Object({
   /**
    * Agents serving the queue by state, as their app shows it (docs/routing.md, "Metrics"); agents seen
    * by this node since it started. loggedOff: those who served the queue when last logged in.
+   * byPush: of the ready ones, those whose app is closed, reachable by push only (slower to answer; docs/push.md).
    */
-  agents: Type.Object({ ready: Type.Integer(), busy: Type.Integer(), wrapup: Type.Integer(), notReady: Type.Integer(), loggedOff: Type.Integer() }),
+  agents: Type.Object({
+    ready: Type.Integer(),
+    byPush: Type.Integer(),
+    busy: Type.Integer(),
+    wrapup: Type.Integer(),
+    notReady: Type.Integer(),
+    loggedOff: Type.Integer(),
+  }),
 });
 
 export const AgentIntervalView = Type.Object({

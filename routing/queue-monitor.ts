@@ -10,7 +10,7 @@ import { TypedEmitter, type EventMap } from '../lib/typed-emitter.js';
 import type { Logger } from '../lib/logger.js';
 import type { ChatObserverEvents } from '../chat/chat-service.js';
 import type { QueueMetricsSnapshot, QueueMetricsView } from '../protocol/http.js';
-import type { OfferRevokeReason, RoutingEngine, RoutingEvents, TaskTicket } from './engine.js';
+import { PUSH_REACHABLE_REASON, type OfferRevokeReason, type RoutingEngine, type RoutingEvents, type TaskTicket } from './engine.js';
 import { DEFAULT_QUEUE_METRICS_OPTIONS, QueueMetrics, type IntervalSnapshot, type QueueMetricsOptions } from './queue-metrics.js';
 import { ExpectedWait, type ExpectedWaitOptions } from './expected-wait.js';
 import { WaitingHistory, type WaitingSample } from './waiting-history.js';
@@ -29,6 +29,8 @@ export interface AgentWorkState {
   capacity: number;
   /** Queues the agent serves. */
   queues: string[];
+  /** Ready with the app closed, reachable by push only (docs/push.md). */
+  byPush?: boolean;
 }
 
 /** An agent's state as its app shows it (and a wallboard counts it). */
@@ -97,6 +99,8 @@ interface AgentTrack {
   capacity: number;
   /** For the wallboard's agents by state. */
   shown: ShownAgentState;
+  /** Reachable by push only (counted among the ready). */
+  byPush: boolean;
   /** The queues served when last logged in (kept while logged off). */
   lastQueues: string[];
 }
@@ -377,7 +381,7 @@ export class QueueMonitor {
     if (this.#closed) return;
     let track = this.#agents.get(agentId);
     if (!track) {
-      track = { presence: null, state: null, since: at, queues: [], capacity: 0, shown: 'logged_off', lastQueues: [] };
+      track = { presence: null, state: null, since: at, queues: [], capacity: 0, shown: 'logged_off', byPush: false, lastQueues: [] };
       this.#agents.set(agentId, track);
     }
     const when = Math.max(at, track.since);
@@ -389,6 +393,7 @@ export class QueueMonitor {
     track.queues = s?.queues ?? [];
     track.capacity = s?.capacity ?? 0;
     track.shown = !s ? 'logged_off' : shown && shown !== 'logged_off' ? shown : s.presence === 'not_ready' ? 'not_ready' : s.activeTasks >= s.capacity ? 'busy' : 'ready';
+    track.byPush = s?.byPush === true;
     if (s) track.lastQueues = s.queues;
     for (const id of new Set([...before, ...track.queues, ...track.lastQueues])) this.#changed(id);
   }
@@ -410,11 +415,14 @@ export class QueueMonitor {
 
   /** Agents of the queue by the state their app shows; logged off: those who served it when last in. */
   #agentsByState(queueId: string): QueueMetricsView['live']['agents'] {
-    const n = { ready: 0, busy: 0, wrapup: 0, notReady: 0, loggedOff: 0 };
+    const n = { ready: 0, byPush: 0, busy: 0, wrapup: 0, notReady: 0, loggedOff: 0 };
     for (const t of this.#agents.values()) {
       if (!t.lastQueues.includes(queueId)) continue;
-      if (t.shown === 'ready') n.ready++;
-      else if (t.shown === 'busy') n.busy++;
+      if (t.shown === 'ready') {
+        n.ready++;
+        // Offers reach them by push, with a longer timeout: ready, but slower to answer.
+        if (t.byPush) n.byPush++;
+      } else if (t.shown === 'busy') n.busy++;
       else if (t.shown === 'wrapup') n.wrapup++;
       else if (t.shown === 'not_ready') n.notReady++;
       else n.loggedOff++;
@@ -527,7 +535,14 @@ export function routingSource(engine: Pick<RoutingEngine, 'on' | 'off' | 'agentS
     async agentState(agentId) {
       const [snapshot, stored] = await Promise.all([engine.agentSnapshot(agentId), engine.store.getAgent(agentId)]);
       if (!snapshot || !stored) return null;
-      return { presence: snapshot.presence, activeTasks: snapshot.activeTasks, capacity: snapshot.capacity, queues: stored.queues };
+      return {
+        presence: snapshot.presence,
+        activeTasks: snapshot.activeTasks,
+        capacity: snapshot.capacity,
+        queues: stored.queues,
+        // The reason is in the shared store: every node of a cluster sees it on its own lookup.
+        byPush: snapshot.presence === 'ready' && snapshot.reason === PUSH_REACHABLE_REASON,
+      };
     },
     waitingOrder: (queueId, limit) => engine.waitingOrder(queueId, limit),
   };

@@ -1,7 +1,8 @@
 // End to end, the admin console's wallboard and SIP trunks: a real mccs in this process, the built web
 // client, headless Chromium. An agent (over its socket) is ready, takes one chat and a second customer
 // waits: the wallboard tile of the general queue shows 1 waiting and the agent busy, as text and in
-// the chart's text alternative; `#wallboard` shows the board alone. Then the admin adds a SIP trunk in
+// the chart's text alternative; `#wallboard` shows the board alone. An agent whose app closes while it
+// gets offers by push is shown as ready "by push" until it opens the app again. Then the admin adds a SIP trunk in
 // the form (the SIP bridge starts), sees it listed with its state, edits it without retyping the
 // password, and removes it; the password never appears in the page.
 //
@@ -23,7 +24,8 @@ import {
   WAIT,
   type E2eFolders,
 } from '../support/e2e.js';
-import { createAgent, visitorToken } from '../support/server.js';
+import { api, createAgent, visitorToken } from '../support/server.js';
+import { browserKeys, startPushEndpoint, type PushEndpoint } from '../support/push-endpoint.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 import { freePort } from '../support/ports.js';
 import type { CustomerChatView, Offer } from '../../protocol/events.js';
@@ -39,12 +41,14 @@ let base: string;
 let admin: string;
 let browser: Browser | null = null;
 let page: Page;
+let pushService: PushEndpoint | null = null;
 const sockets: Array<{ close(): unknown }> = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
   folders = await e2eFolders('mccs-e2e-wallboard-');
-  mccs = await startE2eServer(folders, { MCCS_SIP_PORT: String(await freePort()) });
+  pushService = await startPushEndpoint();
+  mccs = await startE2eServer(folders, { MCCS_SIP_PORT: String(await freePort()), MCCS_PUSH_ALLOW_LOOPBACK: 'yes' });
   base = baseUrlOf(mccs);
   admin = await changeAdminPassword(base, ADMIN_PASSWORD);
   browser = await launchChromium(folders, { protocolTimeout: WAIT + 5_000 });
@@ -57,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets.splice(0)) s.close();
   await teardown({ browser, mccs, root: folders?.root });
+  await pushService?.close();
   art.report('wallboard and trunks');
 }, 60_000);
 
@@ -119,6 +124,35 @@ test('the wallboard shows the queue live, as text and in its charts, and alone u
   await page.reload();
   await waitForText(`${tile} ${sel('wallboard-waiting-chart')} title`, /0 now, at most 1/);
 }, 90_000);
+
+test('the wallboard shows how many ready agents are reachable by push only', async () => {
+  // An agent with a device and "offers when the app is closed", ready, then its app closes.
+  const a = await createAgent(base, admin, { displayName: 'Pia' });
+  const keys = browserKeys();
+  const subscribe = { endpoint: `${pushService!.origin}/push/${a.id}`, keys: { p256dh: keys.p256dh, auth: keys.auth } };
+  expect((await api(base, 'POST', '/api/agent/push-subscriptions', subscribe, a.token)).status).toBe(201);
+  expect((await api(base, 'PUT', '/api/agent/push-settings', { offersWhenClosed: true }, a.token)).status).toBe(200);
+  const app = await connect<AgentSocket>(base, '/agent', a.token);
+  sockets.push(app);
+  await next(app, 'hello');
+  await call(app, 'presence:set', { state: 'ready' });
+
+  const tile = `${sel('wallboard-queue')}[data-queue-id="general"]`;
+  const ready = `${tile} ${sel('wallboard-agents-ready')}`;
+  await page.waitForSelector(`${ready}[data-count="1"]`, { timeout: WAIT });
+  expect(await page.$(`${ready} ${sel('wallboard-agents-by-push')}`)).toBeNull();
+
+  app.close();
+  await page.waitForSelector(`${ready} ${sel('wallboard-agents-by-push')}[data-count="1"]`, { timeout: WAIT });
+  expect(await textOf(ready)).toBe('1 Ready (1 by push)');
+
+  // The app opens again: ready, no longer by push.
+  const back = await connect<AgentSocket>(base, '/agent', a.token);
+  sockets.push(back);
+  await next(back, 'hello');
+  await page.waitForFunction((s: string) => (globalThis as unknown as { document: { querySelector(q: string): unknown } }).document.querySelector(s) === null, { timeout: WAIT }, `${ready} ${sel('wallboard-agents-by-push')}`);
+  expect(await textOf(ready)).toBe('1 Ready');
+}, 60_000);
 
 test('an admin adds, edits and removes a SIP trunk in the console; its password never shows', async () => {
   await page.waitForSelector(sel('admin-trunks'), { timeout: WAIT });

@@ -212,7 +212,7 @@ function QueueTile(props: {
     ['asa', 'Average speed of answer', formatDuration(interval.asaMs)],
     ['abandon', 'Abandoned', formatPercent(interval.abandonRate)],
   ];
-  const states: Array<[keyof typeof agents, string]> = [
+  const states: Array<[Exclude<keyof typeof agents, 'byPush'>, string]> = [
     ['ready', 'Ready'],
     ['busy', 'Busy'],
     ['wrapup', 'Wrap-up'],
@@ -244,6 +244,18 @@ function QueueTile(props: {
         {states.map(([key, label]) => (
           <li key={key} class={`wallboard__agent wallboard__agent--${key}`} data-testid={`wallboard-agents-${key}`} data-count={agents[key]}>
             <span class="wallboard__agent-count">{agents[key]}</span> {label}
+            {/* Of the ready, those whose app is closed: offers reach them by push, slower to answer. */}
+            {key === 'ready' && agents.byPush > 0 && (
+              <span
+                class="wallboard__agent-by-push"
+                title="App closed: offers reach them by push, so they take longer to answer"
+                data-testid="wallboard-agents-by-push"
+                data-count={agents.byPush}
+              >
+                {' '}
+                ({agents.byPush} by push)
+              </span>
+            )}
           </li>
         ))}
       </ul>
