@@ -80,11 +80,12 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   const metrics = new Metrics();
   const tokenSecret = resolveTokenSecret(config.auth.tokenSecret, config.dataDir);
   // Read before anything runs: a bad trunks file, or a key that does not open the stored trunk
-  // passwords (MCCS_SECRETS_KEY, else derived from the token secret), stops the start here.
+  // passwords (MCCS_SECRETS_KEY, else derived from the token secret, or MCCS_SECRETS_KEY_PREVIOUS),
+  // stops the start here; those only the previous key opens are sealed again with the current one.
   const sipTrunks = await openSipTrunks({
     sip: config.sip,
     repo: db.getRepository(SipTrunkEntity),
-    secrets: createSecretBox(config.secrets.key, tokenSecret),
+    secrets: createSecretBox(config.secrets.key, tokenSecret, config.secrets.previousKey),
     logger: logger.child({ component: 'sip' }),
   }).catch(async (err: unknown) => {
     await db.destroy();

@@ -74,6 +74,8 @@ export const ConfigSchema = Type.Object({
   secrets: Type.Object({
     /** 32-byte key, 64 hex digits or base64; empty: derived from the token secret. */
     key: Type.String(),
+    /** The key before a change (same form), to open values sealed with it; empty: none. Re-sealed with `key` at start. */
+    previousKey: Type.String(),
   }),
   routing: Type.Object({
     offerTimeoutSeconds: Seconds,
@@ -182,6 +184,7 @@ const VARIABLES: Array<{ name: string; path: string; kind: 'string' | 'int' | 'l
   { name: 'MCCS_DATA_DIR', path: 'dataDir', kind: 'string' },
   { name: 'MCCS_TOKEN_SECRET', path: 'auth.tokenSecret', kind: 'string', secret: true },
   { name: 'MCCS_SECRETS_KEY', path: 'secrets.key', kind: 'string', secret: true },
+  { name: 'MCCS_SECRETS_KEY_PREVIOUS', path: 'secrets.previousKey', kind: 'string', secret: true },
   { name: 'MCCS_STAFF_TOKEN_TTL', path: 'auth.staffTokenTtlSeconds', kind: 'int' },
   { name: 'MCCS_VISITOR_TOKEN_TTL', path: 'auth.visitorTokenTtlSeconds', kind: 'int' },
   { name: 'MCCS_ADMIN_EMAIL', path: 'auth.adminEmail', kind: 'string' },
@@ -308,7 +311,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       loginLockMinutes: 15,
       passwordResetTtlMinutes: 30,
     },
-    secrets: { key: '' },
+    secrets: { key: '', previousKey: '' },
     routing: { offerTimeoutSeconds: 20, wrapUpSeconds: 60, defaultChatCapacity: 3 },
     janus: {
       mode: 'auto',
@@ -359,8 +362,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   // A wrong-sized key would only fail later, at the first secret read; say it here, without the value.
   const secrets = config.secrets as Partial<Config['secrets']> | undefined;
-  if (typeof secrets?.key === 'string' && secrets.key !== '' && !parseSecretsKey(secrets.key)) {
-    problems.push('MCCS_SECRETS_KEY: expected 32 bytes as 64 hex digits or base64 (value hidden; e.g. `openssl rand -base64 32`)');
+  for (const [name, value] of [['MCCS_SECRETS_KEY', secrets?.key], ['MCCS_SECRETS_KEY_PREVIOUS', secrets?.previousKey]] as const) {
+    if (typeof value === 'string' && value !== '' && !parseSecretsKey(value)) {
+      problems.push(`${name}: expected 32 bytes as 64 hex digits or base64 (value hidden; e.g. \`openssl rand -base64 32\`)`);
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   return config as Config;

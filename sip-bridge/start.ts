@@ -224,6 +224,9 @@ export async function openSipTrunks(opts: OpenSipTrunksOptions): Promise<TrunkDi
     throw new TypeError(`SIP trunks${opts.sip.trunksFile ? ` (MCCS_SIP_TRUNKS_FILE ${opts.sip.trunksFile} and the console's)` : ''}: ${err.message}`);
   }
   if (opened.sealed.length) opts.logger.info('SIP trunk passwords stored in clear were encrypted', { trunks: opened.sealed });
+  if (opened.resealed.length) {
+    opts.logger.info('stored SIP trunk passwords sealed with a previous key (MCCS_SECRETS_KEY_PREVIOUS, or the key derived from the token secret) were sealed again with the current key', { count: opened.resealed.length });
+  }
   if (opened.shadowed.length) opts.logger.warn('SIP trunks in the database ignored: MCCS_SIP_TRUNKS_FILE uses their ids', { trunks: opened.shadowed });
   return opened.directory;
 }

@@ -5,11 +5,12 @@
 // refused and nothing changes. Listeners hear every accepted change and apply it to the bridge.
 // Stored passwords are sealed (lib/secret-box.ts): the database never holds them in clear, and they
 // are opened once, when the trunks are read, so a wrong key stops the start instead of losing trunks.
+// After a key change (MCCS_SECRETS_KEY_PREVIOUS) the start seals them again with the current key.
 // With several server processes, another one's change is read again here (`reload`).
 import type { Repository } from 'typeorm';
 import type { SipTrunkRow } from '../db/sip-entities.js';
 import { DomainError, NotFoundError } from '../lib/errors.js';
-import { SecretBoxError, type SecretBox } from '../lib/secret-box.js';
+import { SecretBoxError, type SecretBox, type Unsealed } from '../lib/secret-box.js';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import { parseCidr, validateTrunks, type TrunkConfig } from './trunks.js';
 
@@ -101,14 +102,21 @@ export class TrunkDirectory extends TypedEmitter<TrunkDirectoryEvents> {
   /**
    * Loads the console's trunks next to the file's (already parsed), sealing passwords still stored in
    * clear first. A stored trunk whose id the file now uses too is left out (`shadowed`, for the caller
-   * to log): the file wins. TypeError on a bad set or a password that does not open with the key.
+   * to log): the file wins. TypeError on a bad set or a password that opens with none of the keys.
+   * Then, once all is well, passwords only a previous key opens are sealed again with the current one
+   * (`resealed`): at start, which is when the keys change; `reload` leaves them.
    */
-  static async open(repo: Repository<SipTrunkRow>, file: TrunkEntry[], box: SecretBox): Promise<{ directory: TrunkDirectory } & TrunkReadReport> {
+  static async open(
+    repo: Repository<SipTrunkRow>,
+    file: TrunkEntry[],
+    box: SecretBox,
+  ): Promise<{ directory: TrunkDirectory; resealed: string[] } & TrunkReadReport> {
     validateEntries(file);
     const { stored, ...report } = await readStored(repo, box, new Set(file.map((e) => e.id)));
     const directory = new TrunkDirectory(repo, box, file, stored);
     validateEntries(directory.entries());
-    return { directory, ...report };
+    const resealed = await resealStalePasswords(repo, box);
+    return { directory, resealed, ...report };
   }
 
   /** Every trunk, file ones first. */
@@ -244,22 +252,68 @@ function openedEntry(row: Pick<SipTrunkRow, 'id' | 'settings'>, box: SecretBox):
     const part = row.settings[field];
     if (typeof part !== 'object' || part === null) continue;
     const { passwordSealed, password: clear, ...rest } = part as Record<string, unknown>;
-    let password = clear;
-    if (typeof passwordSealed === 'string') {
-      try {
-        password = box.open(passwordSealed, secretContext(row.id, field));
-      } catch (err) {
-        if (!(err instanceof SecretBoxError)) throw err;
-        throw new TypeError(
-          `SIP trunk ${row.id}: its stored ${field} password ${err.message}. Start with the key it was stored with ` +
-            '(MCCS_SECRETS_KEY, or when that is not set the token secret: MCCS_TOKEN_SECRET or <MCCS_DATA_DIR>/token-secret; ' +
-            'the same on every node), or delete the trunk from the sip_trunks table and add it again',
-        );
-      }
-    }
+    const password = typeof passwordSealed === 'string' ? openPassword(row.id, field, passwordSealed, box) : clear;
     entry[field] = { ...rest, ...(password === undefined ? {} : { password }) };
   }
   return entry as unknown as TrunkEntry;
+}
+
+/** A stored password opened; TypeError naming the trunk, the field and the keys tried, never a value. */
+function openPassword(id: string, field: SecretField, sealed: string, box: SecretBox): string {
+  try {
+    return box.open(sealed, secretContext(id, field));
+  } catch (err) {
+    if (!(err instanceof SecretBoxError)) throw err;
+    throw new TypeError(
+      `SIP trunk ${id}: its stored ${field} password ${err.message}. Start with the key it was stored with ` +
+        '(MCCS_SECRETS_KEY, or when that is not set the token secret: MCCS_TOKEN_SECRET or <MCCS_DATA_DIR>/token-secret), ' +
+        'or after a key change with the new key in MCCS_SECRETS_KEY and that one in MCCS_SECRETS_KEY_PREVIOUS ' +
+        '(the same on every node); or delete the trunk from the sip_trunks table and add it again',
+    );
+  }
+}
+
+/**
+ * Seals again with the current key every stored password that only a previous key opens
+ * (MCCS_SECRETS_KEY_PREVIOUS), all rows in one transaction, so that after one start the previous key
+ * is no longer needed. Rows the file shadows too: they must still open once the file lets go of them.
+ * A password that opens with no key is left as it is (reading the trunks reports it). Compare-and-set
+ * per row as in `sealClearPasswords`: a row another process changed meanwhile is left to the next start.
+ * Returns the ids of the trunks sealed again.
+ */
+export async function resealStalePasswords(repo: Repository<SipTrunkRow>, box: SecretBox): Promise<string[]> {
+  return repo.manager.transaction(async (tx) => {
+    const trunks = tx.withRepository(repo);
+    const rows = await trunks.createQueryBuilder('t').select('t.id', 'id').addSelect('t.settings', 'settings').getRawMany<{ id: string; settings: string }>();
+    const resealed: string[] = [];
+    for (const r of rows) {
+      const settings = JSON.parse(r.settings) as Record<string, unknown>;
+      let stale = false;
+      for (const field of SECRET_FIELDS) {
+        const part = settings[field] as Record<string, unknown> | undefined;
+        if (typeof part?.passwordSealed !== 'string') continue;
+        let opened: Unsealed;
+        try {
+          opened = box.unseal(part.passwordSealed, secretContext(r.id, field));
+        } catch (err) {
+          if (err instanceof SecretBoxError) continue;
+          throw err;
+        }
+        if (!opened.resealNeeded) continue;
+        settings[field] = { ...part, passwordSealed: box.seal(opened.plaintext, secretContext(r.id, field)) };
+        stale = true;
+      }
+      if (!stale) continue;
+      const done = await trunks
+        .createQueryBuilder()
+        .update()
+        .set({ settings: () => ':next' })
+        .where('id = :id AND settings = :old', { id: r.id, old: r.settings, next: JSON.stringify(settings) })
+        .execute();
+      if (done.affected) resealed.push(r.id);
+    }
+    return resealed;
+  });
 }
 
 /** True when a stored trunk still has a password in clear. */
