@@ -34,28 +34,47 @@ afterAll(async () => {
   await server?.close();
 });
 
-test('a charged call is billed from the moment both are connected and cut off when the paid time is used', async () => {
-  const agentAccount = await createAgent(server.url, admin, { displayName: 'Ari' });
+/**
+ * A ready agent and a customer with 25 cents (at 10 cents a second: 2 s of talk) who starts a charged
+ * browser call; the agent accepts it. Nobody has joined the media yet.
+ */
+async function answeredChargedCall(agentName: string, customerName: string) {
+  const agentAccount = await createAgent(server.url, admin, { displayName: agentName });
   const agent = await connect<AgentSocket>(server.url, '/agent', agentAccount.token);
   sockets.push(agent);
   await next(agent, 'hello');
   await call(agent, 'presence:set', { state: 'ready' });
-  const visitor = await visitorToken(server.url, 'Noor');
+  const visitor = await visitorToken(server.url, customerName);
   const customer = await connect<CustomerSocket>(server.url, '/customer', visitor.token);
   sockets.push(customer);
-  // 25 cents at 10 cents a second: 2 s of talk.
   expect((await api(server.url, 'POST', `/api/admin/customers/${visitor.customerId}/credit`, { amountMinor: 25, currency: 'EUR', idempotencyKey: `call-${msgId()}` }, admin)).status).toBe(200);
 
   const offered = next<Offer>(agent, 'offer');
   const view = await call<CustomerChatView>(customer, 'call:start', { queueId: 'general', video: false, clientMsgId: msgId(), price: { maxPerMinuteMinor: 600, currency: 'EUR' } });
-  const callOffer = await offered;
-  expect(callOffer.channel).toBe('call');
-  // A browser call's offer carries the customer's context too (a first contact here).
-  expect(callOffer.context).toMatchObject({ returning: false, sessions: 0 });
+  const offer = await offered;
   const ready = next<MediaView>(customer, 'media:ready');
+  const started = next<{ charge: ChargeView }>(customer, 'charging:started');
   await call(agent, 'offer:accept', { taskId: view.taskId });
   await ready;
-  await next(customer, 'charging:started');
+  return { agentAccount, agent, visitor, customer, taskId: view.taskId, offer, charge: (await started).charge };
+}
+
+/** The customer's wallet once the session's reservation is released. */
+async function settledWallet(visitorToken: string): Promise<WalletView | undefined> {
+  let wallet: WalletView | undefined;
+  for (let i = 0; i < 50; i++) {
+    wallet = (await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, visitorToken)).body;
+    if (wallet.reservedMinor === 0) break;
+    await sleep(100);
+  }
+  return wallet;
+}
+
+test('a charged call is billed from the moment both are connected and cut off when the paid time is used', async () => {
+  const { agentAccount, agent, visitor, customer, taskId, offer } = await answeredChargedCall('Ari', 'Noor');
+  expect(offer.channel).toBe('call');
+  // A browser call's offer carries the customer's context too (a first contact here).
+  expect(offer.context).toMatchObject({ returning: false, sessions: 0 });
 
   // Answered, but nobody is connected yet: these seconds are not billed.
   await sleep(1_500);
@@ -63,8 +82,8 @@ test('a charged call is billed from the moment both are connected and cut off wh
 
   const mediaEnded = next<{ reason: string }>(customer, 'media:ended', () => true, 10_000);
   const chatEnded = next<{ reason?: string }>(customer, 'chat:ended', () => true, 10_000);
-  await call(customer, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
-  await call(agent, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
+  await call(customer, 'media:join', { taskId: taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:join', { taskId: taskId, sdp: AUDIO_OFFER });
   const bridgedAt = Date.now();
   await next(customer, 'charging:warning');
   expect((await mediaEnded).reason).toBe('balance_exhausted');
@@ -72,62 +91,33 @@ test('a charged call is billed from the moment both are connected and cut off wh
   // Cut off after the 2 paid seconds (plus at most a tick and the teardown), not before.
   expect(Date.now() - bridgedAt).toBeGreaterThanOrEqual(1_800);
 
-  let wallet: WalletView | undefined;
-  for (let i = 0; i < 50; i++) {
-    wallet = (await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, visitor.token)).body;
-    if (wallet.reservedMinor === 0) break;
-    await sleep(100);
-  }
-  expect(wallet).toMatchObject({ balanceMinor: 5, reservedMinor: 0 });
+  expect(await settledWallet(visitor.token)).toMatchObject({ balanceMinor: 5, reservedMinor: 0 });
   const cdrs = await api<{ records: Array<Record<string, unknown>> }>(server.url, 'GET', `/api/admin/cdrs?customerId=${visitor.customerId}`, undefined, admin);
   expect(cdrs.body.records).toEqual([
-    expect.objectContaining({ taskId: view.taskId, channel: 'call', billedSeconds: 2, amountMinor: 20, ratingStatus: 'rated', terminationReason: 'balance_exhausted' }),
+    expect.objectContaining({ taskId: taskId, channel: 'call', billedSeconds: 2, amountMinor: 20, ratingStatus: 'rated', terminationReason: 'balance_exhausted' }),
   ]);
   const earnings = await api<{ totals: Array<{ agentShareMinor: number; grossMinor: number }> }>(server.url, 'GET', '/api/agent/earnings', undefined, agentAccount.token);
   expect(earnings.body.totals).toEqual([expect.objectContaining({ grossMinor: 20, agentShareMinor: 16 })]);
 }, 40_000);
 
 test('time on hold is not billed: the paid seconds last through a hold and run out after the resume', async () => {
-  const agentAccount = await createAgent(server.url, admin, { displayName: 'Holly' });
-  const agent = await connect<AgentSocket>(server.url, '/agent', agentAccount.token);
-  sockets.push(agent);
-  await next(agent, 'hello');
-  await call(agent, 'presence:set', { state: 'ready' });
-  const visitor = await visitorToken(server.url, 'Hana');
-  const customer = await connect<CustomerSocket>(server.url, '/customer', visitor.token);
-  sockets.push(customer);
-  // 25 cents at 10 cents a second: 2 s of talk, however long the hold.
-  expect((await api(server.url, 'POST', `/api/admin/customers/${visitor.customerId}/credit`, { amountMinor: 25, currency: 'EUR', idempotencyKey: `hold-${msgId()}` }, admin)).status).toBe(200);
-
-  const offered = next<Offer>(agent, 'offer');
-  const view = await call<CustomerChatView>(customer, 'call:start', { queueId: 'general', video: false, clientMsgId: msgId(), price: { maxPerMinuteMinor: 600, currency: 'EUR' } });
-  await offered;
-  const ready = next<MediaView>(customer, 'media:ready');
-  await call(agent, 'offer:accept', { taskId: view.taskId });
-  await ready;
-  const started = await next<{ charge: ChargeView }>(customer, 'charging:started');
-  expect(started.charge.pausedOnHold).toBe(true); // the widget says so while the customer is on hold
+  const { agent, visitor, customer, taskId, charge } = await answeredChargedCall('Holly', 'Hana');
+  expect(charge.pausedOnHold).toBe(true); // the widget says so while the customer is on hold
 
   let endedAt = 0;
   const mediaEnded = next<{ reason: string }>(customer, 'media:ended', () => true, 15_000).then((e) => ((endedAt = Date.now()), e));
-  await call(customer, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
-  await call(agent, 'media:join', { taskId: view.taskId, sdp: AUDIO_OFFER });
-  await call(agent, 'media:hold', { taskId: view.taskId, held: true });
+  await call(customer, 'media:join', { taskId: taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:join', { taskId: taskId, sdp: AUDIO_OFFER });
+  await call(agent, 'media:hold', { taskId: taskId, held: true });
   await sleep(3_000); // longer than the paid time: billed, the call would end during the hold
   expect(endedAt).toBe(0);
-  await call(agent, 'media:hold', { taskId: view.taskId, held: false });
+  await call(agent, 'media:hold', { taskId: taskId, held: false });
   const resumedAt = Date.now();
   expect((await mediaEnded).reason).toBe('balance_exhausted');
   // The unused paid time (2 s less the moment before the hold) runs out after the resume.
   expect(endedAt - resumedAt).toBeGreaterThanOrEqual(1_000);
 
-  let wallet: WalletView | undefined;
-  for (let i = 0; i < 50; i++) {
-    wallet = (await api<WalletView>(server.url, 'GET', '/api/wallet', undefined, visitor.token)).body;
-    if (wallet.reservedMinor === 0) break;
-    await sleep(100);
-  }
-  expect(wallet).toMatchObject({ balanceMinor: 5, reservedMinor: 0 });
+  expect(await settledWallet(visitor.token)).toMatchObject({ balanceMinor: 5, reservedMinor: 0 });
   const cdrs = await api<{ records: Array<Record<string, unknown>> }>(server.url, 'GET', `/api/admin/cdrs?customerId=${visitor.customerId}`, undefined, admin);
-  expect(cdrs.body.records).toEqual([expect.objectContaining({ taskId: view.taskId, billedSeconds: 2, amountMinor: 20, terminationReason: 'balance_exhausted' })]);
+  expect(cdrs.body.records).toEqual([expect.objectContaining({ taskId: taskId, billedSeconds: 2, amountMinor: 20, terminationReason: 'balance_exhausted' })]);
 }, 40_000);
