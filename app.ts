@@ -35,6 +35,7 @@ import { PhoneIntake } from './calls/phone-intake.js';
 import { openSipTrunks, startSip } from './sip-bridge/start.js';
 import { createSecretBox } from './lib/secret-box.js';
 import { ClusterNotice } from './lib/cluster-notice.js';
+import { ClusterHoldRelay } from './calls/cluster-hold.js';
 import { PROMPTS_DIR } from './sip-bridge/index.js';
 import { SipTrunkEntity } from './db/sip-entities.js';
 import { PhoneCallbacks } from './calls/phone-callbacks.js';
@@ -202,6 +203,11 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   });
   const { ended } = await calls.restore();
   if (ended) logger.info('calls left open by the last run were closed', { ended });
+  // A customer who confirms an email during a call becomes the older profile: the call follows them.
+  context.observer.on('customer:merged', (e) => calls.customerMerged(e.fromId, e.intoId));
+  // With several nodes a hold decided on one node moves the agent's leg on the node that joined it.
+  const holdRelay =
+    config.queueStore.kind === 'redis' ? await ClusterHoldRelay.start(config.queueStore.url, config.queueStore.keyPrefix, calls, logger.child({ component: 'calls' })) : null;
 
   const ledger = new LedgerService(db);
   const wallets = new WalletService(db);
@@ -432,6 +438,7 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
         await http.close().catch(() => undefined);
         chat.close();
         await push.close();
+        await holdRelay?.close();
         await calls.close();
         // Open charged sessions stay open in the database: the next start settles them from their checkpoints.
         creditControl.close();

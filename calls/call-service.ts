@@ -149,6 +149,17 @@ export class CallService {
   }
 
   /**
+   * The customer's profile was merged into another (they confirmed an email an older profile has) and
+   * their widget now connects as that one: a call in progress goes on, addressed to the survivor.
+   * The media leg keeps its name; see customerLeg().
+   */
+  customerMerged(fromId: string, intoId: string): void {
+    for (const call of this.#live.values()) {
+      if (call.task.customerId === fromId) call.task = { ...call.task, customerId: intoId };
+    }
+  }
+
+  /**
    * Calls left active by a process that stopped: their rooms died with it (or will be destroyed now),
    * so they are ended, never left open. Runs at start.
    */
@@ -311,7 +322,7 @@ export class CallService {
 
   async mute(party: Party, input: { taskId: string; muted: boolean }): Promise<{ muted: boolean }> {
     const { call } = await this.#member(party, input.taskId);
-    await this.#media(() => call.room.setMuted(legOf(party), input.muted));
+    await this.#media(() => call.room.setMuted(party.role === 'customer' ? customerLeg(call, party) : legOf(party), input.muted));
     return { muted: input.muted };
   }
 
@@ -347,6 +358,29 @@ export class CallService {
       this.#announceHold(call);
       return holdState(call);
     });
+  }
+
+  /**
+   * Another server process held or resumed a call (several nodes; see cluster-hold.ts). Only the
+   * process holding a leg's handle can move it out of the call and back (the deciding one could only
+   * mute it), so agent legs joined here follow the row: held, the conversation's agent waits in the
+   * hold mix; not held, every agent leg here is back in the call. Without an id: every call of this
+   * process (after a reconnect, when a change may have been missed). Failures are logged.
+   */
+  async followHold(mediaSessionId?: string): Promise<void> {
+    const calls = [...this.#live.values()].filter((c) => mediaSessionId === undefined || c.row.id === mediaSessionId);
+    for (const call of calls) {
+      const taskId = call.task.id;
+      await this.#exclusive(taskId, async () => {
+        if (this.#live.get(taskId) !== call || call.room.destroyed) return;
+        const agentLegs = call.room.legIds().filter((l) => l.startsWith('agent-') && !l.endsWith('-coach'));
+        if (agentLegs.length === 0) return;
+        await this.#refreshHold(call);
+        // The task as it is now: a transfer on another node does not reach this call's copy.
+        const owner = (await this.#deps.chat.task(taskId))?.agentId ?? call.task.agentId;
+        for (const leg of agentLegs) await call.room.setHeld(leg, isHeld(call) && leg === `agent-${owner}`);
+      }).catch((err: unknown) => this.#log.warn('following a hold decided on another node failed', { taskId, err }));
+    }
   }
 
   /** Ends the call for everyone. A call task ends with it (wrap-up follows); a chat goes on. */
@@ -657,18 +691,19 @@ export class CallService {
     const call: LiveCall = { row, task, room, feeds: new Map(), publishing: new Map(), guests: new Set(), monitors: new Map(), agentPhones: new Map() };
     this.#live.set(task.id, call);
     room.on('leg:lost', (legId, reason) => this.#legLost(call, legId, reason));
+    // call.task, not `task`: a transfer or a profile merge replaces it while the call goes on.
     room.on('feed:up', (feedId) => {
       const feed = call.publishing.get(feedId);
       if (!feed) return;
       call.feeds.set(feedId, feed);
-      this.#toParties(task, (to) => to !== feed.owner, 'media:feed', { taskId: task.id, ...feed });
+      this.#toParties(call.task, (to) => to !== feed.owner, 'media:feed', { taskId: task.id, ...feed });
       // Invited agents watch too.
       for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:feed', { taskId: task.id, ...feed });
     });
     room.on('feed:lost', (feedId) => {
       call.publishing.delete(feedId);
       if (!call.feeds.delete(feedId)) return;
-      this.#toParties(task, () => true, 'media:feed-ended', { taskId: task.id, feedId });
+      this.#toParties(call.task, () => true, 'media:feed-ended', { taskId: task.id, feedId });
       for (const guest of call.guests) this.#notify()?.toAgent(guest, 'media:feed-ended', { taskId: task.id, feedId });
     });
     return call;
@@ -952,6 +987,16 @@ function isCustomerLeg(legId: string): boolean {
 
 function legOf(party: Party): string {
   return party.role === 'agent' ? `agent-${party.agentId}` : `customer-${party.customerId}`;
+}
+
+/**
+ * The customer's leg in the call: named after the profile they joined as, which a merge may since
+ * have replaced (the leg cannot be renamed; there is one customer leg per call).
+ */
+function customerLeg(call: LiveCall, party: Extract<Party, { role: 'customer' }>): string {
+  const own = legOf(party);
+  const legs = call.room.legIds();
+  return legs.includes(own) ? own : (legs.find((l) => l.startsWith('customer-')) ?? own);
 }
 
 function partyOf(task: TaskRow, role: 'customer' | 'agent'): Party | undefined {

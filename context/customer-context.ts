@@ -33,6 +33,7 @@ import {
 } from '../db/context-entities.js';
 import { DomainError, ForbiddenError, InvalidStateError, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { TypedEmitter } from '../lib/typed-emitter.js';
 import type { ConversationView, CustomerContextView, CustomerHistoryView, OfferContext } from '../protocol/context.js';
 
 export interface Viewer {
@@ -61,7 +62,13 @@ export function maskEmail(value: string): string {
   return at <= 0 ? '•••' : `${value[0]}•••${value.slice(at)}`;
 }
 
+export type CustomerContextEvents = {
+  /** `fromId` was merged into `intoId`: what holds a customer id in memory (a call in progress) follows. */
+  'customer:merged': [e: { intoId: string; fromId: string }];
+};
+
 export class CustomerContext {
+  readonly observer = new TypedEmitter<CustomerContextEvents>();
   readonly #customers: Repository<CustomerRow>;
   readonly #tasks: Repository<TaskRow>;
   readonly #messages: Repository<MessageRow>;
@@ -87,6 +94,7 @@ export class CustomerContext {
     this.#ratings = db.getRepository(RatingEntity);
     this.#access = db.getRepository(CustomerAccessEntity);
     this.#emailCodes = db.getRepository(EmailVerificationEntity);
+    this.observer.onListenerError = (event, err) => opts.logger.error('customer context observer failed', { event, err });
   }
 
   // ---- with the offer -----------------------------------------------------------------------
@@ -327,6 +335,7 @@ export class CustomerContext {
       await m.getRepository(CustomerMergeEntity).insert({ id: randomUUID(), intoId, fromId, byId: viewer.id, moved: counts, at: Date.now() });
       return counts;
     });
+    this.observer.safeEmit('customer:merged', { intoId, fromId });
     await this.#log(intoId, viewer, 'merge', null);
     await this.#log(fromId, viewer, 'merge', null);
     return { intoId, moved };

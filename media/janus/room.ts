@@ -164,7 +164,9 @@ export class JanusRoom extends TypedEmitter<RoomEvents> implements MediaRoom {
     if (!leg) {
       // changeroom is a request on the participant's own handle, which another process holds.
       const control = await this.#ctx.control('janus.plugin.audiobridge');
-      // Not in the call (yet): nothing to hold; a leg that joins later is held by its owner.
+      // Muted at once, so nobody hears it; the process holding it moves it out of the call when it
+      // hears of the hold (calls/cluster-hold.ts). Not in the call (yet): a leg that joins later is
+      // held by its owner.
       await control.request({ request: held ? 'mute' : 'unmute', room: this.#mixRoom('main'), id: legId }).catch(alreadyOk(AUDIOBRIDGE_NO_SUCH_USER));
       return;
     }

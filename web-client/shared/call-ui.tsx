@@ -42,7 +42,7 @@ export interface CallBook {
   get(taskId: string): CallSession | null;
   /** The open sessions. */
   all(): CallSession[];
-  /** The session for the view's task: a new one, or the open one updated with the view. */
+  /** The session for the view's task: a new one, or the open one updated with the view and the signal. */
   open(view: MediaView, signal: CallSignal): CallSession;
   close(taskId: string, reason: CallCloseReason): void;
   closeAll(reason: CallCloseReason): void;
@@ -73,6 +73,7 @@ export function useCallBook(
         const existing = map.get(view.taskId);
         if (existing && !existing.closed) {
           existing.update(view);
+          existing.useSignal(signal);
           return existing;
         }
         const s = createCallSession({ view, self, signal });

@@ -302,7 +302,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
   readonly self: Exclude<MediaRole, 'supervisor'>;
   readonly peers: CallPeers;
   #view: MediaView;
-  readonly #signal: CallSignal;
+  #signal: CallSignal;
   #state: CallState = 'idle';
   #closed = false;
   #error: string | null = null;
@@ -410,6 +410,17 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.#view = view;
     for (const f of view.feeds) this.addFeed(f);
     if (view.held !== undefined) this.setHeld(view.held, view.heldSince ?? null);
+    this.#changed();
+  }
+
+  /**
+   * The connection to signal through from now on: the one that last announced the call. The widget
+   * opens a new one when the customer's profile changes mid-call (an email merge); the media itself
+   * does not depend on it and goes on.
+   */
+  useSignal(signal: CallSignal): void {
+    if (this.#closed || signal === this.#signal) return;
+    this.#signal = signal;
     this.#changed();
   }
 
