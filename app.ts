@@ -36,6 +36,7 @@ import { openSipTrunks, startSip } from './sip-bridge/start.js';
 import { createSecretBox } from './lib/secret-box.js';
 import { ClusterNotice } from './lib/cluster-notice.js';
 import { ClusterHoldRelay } from './calls/cluster-hold.js';
+import { WalletMerge } from './charging/wallet-merge.js';
 import { PROMPTS_DIR } from './sip-bridge/index.js';
 import { SipTrunkEntity } from './db/sip-entities.js';
 import { PhoneCallbacks } from './calls/phone-callbacks.js';
@@ -216,11 +217,17 @@ export async function startMccs(config: Config, logger: Logger): Promise<Mccs> {
   creditControl.onListenerError = (event, err) => logger.error('charging listener failed', { event, err });
   creditControl.on('error', (e) => logger.error('charging tick failed', { sessionId: e.sessionId, err: e.error }));
   const cdrs = new CdrService(db);
+  // A merged profile's money goes to the survivor: at the merge, and what a running session held once it settles.
+  const walletMerge = new WalletMerge(db, ledger, wallets, logger.child({ component: 'charging' }));
+  context.observer.on('customer:merged', (e) => {
+    void walletMerge.sweep(e.fromId, e.intoId).catch((err: unknown) => logger.error('moving a merged profile\'s balance failed', { fromId: e.fromId, err }));
+  });
   const billing: TaskBilling = new TaskBilling({
     chat,
     calls,
     plans: ratePlans,
     wallets,
+    walletMerge,
     credit: creditControl,
     cdrs,
     accounts: db.getRepository(AccountEntity),

@@ -13,6 +13,7 @@ import type { ChargeView } from '../protocol/events.js';
 import { rate, shareFor, tariffFor, type RatePlan, type Tariff } from './rating.js';
 import type { RatePlanService } from './rate-plans.js';
 import type { WalletService } from './wallets.js';
+import type { WalletMerge } from './wallet-merge.js';
 import type { CreditControl, Settlement } from './credit-control.js';
 import type { CdrService } from './cdr.js';
 import { InsufficientFundsError } from './errors.js';
@@ -24,6 +25,7 @@ export interface TaskBillingDeps {
   calls?: CallService;
   plans: RatePlanService;
   wallets: WalletService;
+  walletMerge: WalletMerge;
   credit: CreditControl;
   cdrs: CdrService;
   accounts: Repository<AccountRow>;
@@ -254,6 +256,9 @@ export class TaskBilling {
     if (!task) return;
     const settlement = billed ? await this.#deps.credit.stop(billed.sessionId, at, reason) : null;
     await this.#record(task, billed?.sessionId ?? `${taskId}.${task.acceptedAt ?? at}`, settlement, reason, at);
+    // The customer's profile was merged during the conversation: what the session held and did not
+    // spend is released in the old wallet, and goes to the survivor's now.
+    if (settlement && settlement.customerId !== task.customerId) await this.#deps.walletMerge.sweep(settlement.customerId, task.customerId);
   }
 
   /** A task nobody answered: a record of the attempt, with its wait. */

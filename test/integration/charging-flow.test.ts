@@ -266,3 +266,51 @@ test('a free topic needs no agreement and charges nothing', async () => {
   }
   expect(records).toEqual([expect.objectContaining({ ratingStatus: 'free', amountMinor: 0 })]);
 });
+
+test('money follows a profile merge: at once when nothing runs, else when the running chat ends (it keeps reserving where it started)', async () => {
+  const wallet = (token: string) => api<WalletView>(server.url, 'GET', '/api/wallet', undefined, token).then((r) => r.body);
+  async function walletWhen(token: string, done: (w: WalletView) => boolean): Promise<WalletView> {
+    let w = await wallet(token);
+    for (let i = 0; i < 50 && !done(w); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      w = await wallet(token);
+    }
+    return w;
+  }
+  const merge = (into: string, from: string) => api(server.url, 'POST', `/api/admin/customers/${into}/merge`, { fromCustomerId: from }, admin);
+
+  // Nothing running: the balance moves with the merge.
+  const first = await customer('First device');
+  const second = await customer('Second device');
+  await credit(first.customerId, 100);
+  await credit(second.customerId, 250);
+  expect((await merge(first.customerId, second.customerId)).status).toBe(200);
+  expect(await walletWhen(first.token, (w) => w.balanceMinor !== 100)).toMatchObject({ balanceMinor: 350, reservedMinor: 0 });
+
+  // A charged chat running on the merged profile: its money stays with it until it ends.
+  const agent = await readyAgent('Mona');
+  const older = await customer('Old device');
+  const newer = await customer('New device');
+  await credit(older.customerId, 100);
+  await credit(newer.customerId, 5000);
+  const offered = next<Offer>(agent.socket, 'offer');
+  const view = await call<CustomerChatView>(newer.socket, 'chat:start', { queueId: 'general', text: 'Merge me', clientMsgId: msgId(), price: AGREED });
+  await offered;
+  await call(agent.socket, 'offer:accept', { taskId: view.taskId });
+  await next(newer.socket, 'charging:started');
+  expect((await wallet(newer.token)).reservedMinor).toBeGreaterThan(0);
+  expect((await merge(older.customerId, newer.customerId)).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1_200));
+  expect(await wallet(older.token)).toMatchObject({ balanceMinor: 100, reservedMinor: 0 });
+
+  await call(agent.socket, 'chat:end', { taskId: view.taskId });
+  let record: { amountMinor: number } | undefined;
+  for (let i = 0; i < 50 && !record; i++) {
+    const cdrs = await api<{ records: Array<{ amountMinor: number; taskId: string }> }>(server.url, 'GET', `/api/admin/cdrs?customerId=${older.customerId}`, undefined, admin);
+    record = cdrs.body.records.find((r) => r.taskId === view.taskId);
+    if (!record) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(record!.amountMinor).toBeGreaterThanOrEqual(10);
+  // Everything not spent is on the surviving profile; nothing is left behind or held.
+  expect(await walletWhen(older.token, (w) => w.balanceMinor !== 100)).toMatchObject({ balanceMinor: 5100 - record!.amountMinor, reservedMinor: 0 });
+});
