@@ -15,7 +15,6 @@
 // agent 1000 Hz). Janus gathers no ICE candidates on loopback, so it runs in a network namespace this
 // test creates (test/support/netns.ts). Needs root, and the Debian packages janus, chromium and sox.
 // Run: node --experimental-vm-modules node_modules/jest/bin/jest.js test/e2e/call-email-merge.test.ts --selectProjects e2e
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import type { Mccs } from '../../app.js';
@@ -44,6 +43,7 @@ import {
   WAIT,
   type E2eFolders,
 } from '../support/e2e.js';
+import { mailedCode as mailedCodeIn } from '../support/outbox.js';
 
 declare const window: {
   __mccsCalls?: Map<string, { main?: unknown }>;
@@ -82,18 +82,7 @@ const agent = (): Page => parties.agent!.page;
 const step = stepper({ artifacts: art, pageErrors, pages: () => [['customer', parties.customer?.page], ['agent', parties.agent?.page]] });
 const seed = chatParties(() => ({ url: base, admin }));
 
-/** The code in the newest verification mail to `email` (written to the outbox before the request is answered). */
-function mailedCode(email: string): string {
-  const dir = path.join(folders!.dataDir, 'outbox');
-  const mails = readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { to: string; text: string; kind: string })
-    .filter((m) => m.kind === 'email-verification' && m.to === email);
-  const code = /\b(\d{6})\b/.exec(mails.at(-1)?.text ?? '')?.[1];
-  if (!code) throw new Error(`no code mailed to ${email}`);
-  return code;
-}
+const mailedCode = (email: string): string => mailedCodeIn(folders!.dataDir, email);
 
 /** The widget's stored session (the visitor token it acts with and whose profile that is). */
 async function widgetSession(): Promise<{ token: string; customerId: string }> {

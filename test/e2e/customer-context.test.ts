@@ -9,8 +9,6 @@
 //
 // Needs Chromium at /usr/bin/chromium; MCCS_E2E_CHROMIUM overrides the path.
 // Run: node --experimental-vm-modules node_modules/jest/bin/jest.js test/e2e/customer-context.test.ts --selectProjects e2e
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import type { Mccs } from '../../app.js';
 import type { CustomerChatView, Offer } from '../../protocol/events.js';
@@ -36,6 +34,7 @@ import {
   WAIT,
   type E2eFolders,
 } from '../support/e2e.js';
+import { mailedCode as mailedCodeIn } from '../support/outbox.js';
 import { api, createAgent, visitorToken } from '../support/server.js';
 import { call, connect, msgId, next, type AgentSocket, type CustomerSocket } from '../support/sockets.js';
 
@@ -60,18 +59,7 @@ let admin: string;
 const pageErrors: string[] = [];
 const step = stepper({ artifacts: art, pageErrors, pages: () => [['customer', customerPage], ['ada', adaPage], ['ben', benPage]] });
 
-/** The code in the newest verification mail to `email` (written before the request is answered). */
-function mailedCode(email: string): string {
-  const dir = path.join(folders!.dataDir, 'outbox');
-  const mails = readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { to: string; text: string; kind: string })
-    .filter((m) => m.kind === 'email-verification' && m.to === email);
-  const code = /\b(\d{6})\b/.exec(mails.at(-1)?.text ?? '')?.[1];
-  if (!code) throw new Error(`no code mailed to ${email}`);
-  return code;
-}
+const mailedCode = (email: string): string => mailedCodeIn(folders!.dataDir, email);
 
 /** Opens the context panel of the visible chat and waits until it has loaded. */
 async function openContext(page: Page): Promise<string> {

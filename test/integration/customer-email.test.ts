@@ -4,12 +4,11 @@
 // with a token for that profile, sees the earlier conversations, and so does the agent). Wrong, expired
 // and reused codes, the rate limits, validation, and that an unverified email never links; the email
 // masked for agents as the queue says, in the export, gone after erasure; the browser's language.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { adminToken, api, createAgent, startTestServer, visitorToken, type TestServer } from '../support/server.js';
 import { call, connect, msgId, next, request, type CustomerSocket } from '../support/sockets.js';
 import { chatParties } from '../support/chat-parties.js';
+import { mailedCode, outbox } from '../support/outbox.js';
 import { DIALECTS } from '../support/agents.js';
 import { openDatabase } from '../../db/data-source.js';
 import { EmailVerificationEntity } from '../../db/context-entities.js';
@@ -42,24 +41,8 @@ describe.each(DIALECTS)('customer email identities on $name', (dialect) => {
     await cleanup?.();
   });
 
-  /** The code in the newest verification mail to `email` (the outbox is written before the request answers). */
-  function codeFor(email: string): string {
-    const dir = path.join(server.dataDir, 'outbox');
-    const mails = existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()
-          .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { to: string; subject: string; text: string; kind: string })
-          .filter((m) => m.kind === 'email-verification' && m.to === email)
-      : [];
-    const code = /\b(\d{6})\b/.exec(mails.at(-1)?.text ?? '')?.[1];
-    if (!code) throw new Error(`no code mailed to ${email}`);
-    return code;
-  }
-  const mailsTo = (email: string): number => {
-    const dir = path.join(server.dataDir, 'outbox');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && readFileSync(path.join(dir, f), 'utf8').includes(`"to": "${email}"`)).length : 0;
-  };
+  const codeFor = (email: string): string => mailedCode(server.dataDir, email);
+  const mailsTo = (email: string): number => outbox(server.dataDir).filter((m) => m.to === email).length;
 
   const askCode = (token: string, email: string) => api<ErrorBody & { email: string; verified: boolean; expiresAt: number }>(server.url, 'POST', '/api/me/email', { email }, token);
   const verify = (token: string, email: string, code: string) => api<EmailVerifiedReply & ErrorBody>(server.url, 'POST', '/api/me/email/verify', { email, code }, token);
